@@ -1,0 +1,59 @@
+"""setup, run, reset, end and state queries of the neurongpu backend."""
+
+from __future__ import annotations
+
+import os
+
+from pyNN import common
+from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
+from pyNN.recording import get_io
+
+from . import simulator
+
+BACKEND_OPTIONS = ("backend", "precision", "rng_seed")
+
+
+def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
+    """Initialise (or re-initialise) the simulator; any existing network is destroyed.
+
+    PyNN arguments: `timestep`, `min_delay` (ms or 'auto'), `max_delay` (ms or
+    'auto'), `rng_seed`; `threads` and other NEST-specific options are accepted
+    and ignored. Backend options:
+
+    `backend`: 'auto' (GPU when CuPy sees one, else CPU), 'gpu' or 'cpu';
+        default from the environment variable PYNN_NEURONGPU_BACKEND.
+    `precision`: 'float64' (default) or 'float32'; default from
+        PYNN_NEURONGPU_PRECISION.
+    """
+    max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
+    common.setup(timestep, min_delay, **extra_params)
+    if timestep <= 0:
+        raise ValueError("timestep must be positive")
+    if max_delay != "auto" and float(max_delay) < timestep:
+        raise ValueError(f"max_delay ({max_delay}) must not be less than timestep ({timestep})")
+    seed = extra_params.get("rng_seed", extra_params.get("grng_seed"))
+    simulator.state.configure(
+        timestep, min_delay, max_delay,
+        backend=extra_params.get("backend", os.environ.get("PYNN_NEURONGPU_BACKEND")),
+        precision=extra_params.get("precision", os.environ.get("PYNN_NEURONGPU_PRECISION")),
+        rng_seed=seed)
+    return rank()
+
+
+def end(compatible_output=True):
+    """Write any data requested with record(..., to_file=...) and release the network."""
+    for (population, variables, filename) in simulator.state.write_on_end:
+        io = get_io(filename)
+        population.write_data(io, variables)
+    simulator.state.write_on_end = []
+
+
+run, run_until = common.build_run(simulator)
+run_for = run
+
+reset = common.build_reset(simulator)
+
+initialize = common.initialize
+
+get_current_time, get_time_step, get_min_delay, get_max_delay, \
+    num_processes, rank = common.build_state_queries(simulator)

@@ -1,0 +1,149 @@
+"""Array module (NumPy or CuPy), floating-point precision and random streams.
+
+Everything in the engine allocates through a :class:`Backend`, so one network
+lives entirely on one device in one precision.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+
+logger = logging.getLogger("pyNN_neurongpu")
+
+ENV_BACKEND = "PYNN_NEURONGPU_BACKEND"
+ENV_PRECISION = "PYNN_NEURONGPU_PRECISION"
+
+
+def gpu_available() -> bool:
+    """True when CuPy imports and sees at least one CUDA device."""
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def resolve_device(device: str | None) -> str:
+    """Map 'auto'/'gpu'/'cpu' (or the environment variable) to 'gpu' or 'cpu'."""
+    device = (device or os.environ.get(ENV_BACKEND) or "auto").lower()
+    if device in ("cuda", "cupy"):
+        device = "gpu"
+    if device in ("numpy",):
+        device = "cpu"
+    if device not in ("auto", "gpu", "cpu"):
+        raise ValueError(f"backend must be 'auto', 'gpu' or 'cpu', not {device!r}")
+    if device == "auto":
+        return "gpu" if gpu_available() else "cpu"
+    if device == "gpu" and not gpu_available():
+        raise RuntimeError("backend='gpu' was requested but CuPy finds no CUDA device")
+    return device
+
+
+def resolve_precision(precision: str | None) -> str:
+    precision = (precision or os.environ.get(ENV_PRECISION) or "float64").lower()
+    if precision in ("double", "fp64", "64"):
+        precision = "float64"
+    if precision in ("single", "fp32", "32"):
+        precision = "float32"
+    if precision not in ("float32", "float64"):
+        raise ValueError(f"precision must be 'float32' or 'float64', not {precision!r}")
+    return precision
+
+
+class RandomStream:
+    """A named random stream on the backend's device.
+
+    Wraps ``numpy.random.Generator`` (CPU) or ``cupy.random.Generator`` (GPU).
+    Streams derived from the same seed and name repeat exactly on the same device.
+    """
+
+    def __init__(self, xp, seed: int, name: str):
+        # a stable 32-bit key from the stream name, so streams are independent
+        key = int.from_bytes(name.encode()[:16].ljust(16, b"\0"), "little") % (2**31)
+        self.xp = xp
+        self.seed = seed
+        self.name = name
+        if xp is np:
+            self._gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, key])))
+        else:
+            sub = int(np.random.SeedSequence([seed, key]).generate_state(1)[0])
+            self._gen = xp.random.Generator(xp.random.XORWOW(sub))
+
+    def uniform(self, size, dtype=np.float64):
+        return self._gen.random(size, dtype=dtype)
+
+    def normal(self, size, dtype=np.float64):
+        return self._gen.standard_normal(size, dtype=dtype)
+
+    def poisson(self, lam, size=None):
+        return self._gen.poisson(lam, size)
+
+    def exponential(self, size, dtype=np.float64):
+        return self._gen.standard_exponential(size, dtype=dtype)
+
+    def gamma(self, shape, size=None):
+        if self.xp is np:
+            return self._gen.standard_gamma(shape, size)
+        return self._gen.standard_gamma(shape, size=size)
+
+    def integers(self, low, high, size):
+        return self._gen.integers(low, high, size)
+
+
+class Backend:
+    """Array module, precision and random streams for one engine network."""
+
+    def __init__(self, device: str | None = "auto", precision: str | None = None,
+                 seed: int | None = None):
+        self.device = resolve_device(device)
+        self.precision = resolve_precision(precision)
+        if self.device == "gpu":
+            import cupy
+            self.xp = cupy
+        else:
+            self.xp = np
+        self.float = np.dtype(self.precision)
+        self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+        self._streams: dict[str, RandomStream] = {}
+
+    @property
+    def is_gpu(self) -> bool:
+        return self.device == "gpu"
+
+    def describe(self) -> str:
+        if self.is_gpu:
+            props = self.xp.cuda.runtime.getDeviceProperties(self.xp.cuda.Device().id)
+            name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+            return f"GPU ({name}), {self.precision}"
+        return f"CPU (NumPy {np.__version__}), {self.precision}"
+
+    # -- allocation and transfer ---------------------------------------------------
+    def asarray(self, a, dtype=None):
+        return self.xp.asarray(a, dtype=dtype)
+
+    def zeros(self, shape, dtype=None):
+        return self.xp.zeros(shape, dtype=dtype or self.float)
+
+    def to_host(self, a):
+        """Return a NumPy copy (or view, on the CPU) of a backend array."""
+        if self.xp is np or isinstance(a, np.ndarray):
+            return np.asarray(a)
+        return self.xp.asnumpy(a)
+
+    def scatter_add(self, target, index, values):
+        """``target[index] += values`` with repeated indices accumulated."""
+        if self.xp is np:
+            np.add.at(target, index, values)
+        else:
+            import cupyx
+            cupyx.scatter_add(target, index, values)
+
+    def rng(self, name: str) -> RandomStream:
+        """The random stream called `name` (created on first use)."""
+        stream = self._streams.get(name)
+        if stream is None:
+            stream = self._streams[name] = RandomStream(self.xp, self.seed, name)
+        return stream

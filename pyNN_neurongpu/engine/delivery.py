@@ -1,0 +1,65 @@
+"""Delay ring buffers and spike propagation (reference array code).
+
+Each family with receptor ports owns a ring buffer of shape (D, n_ports, n):
+slot ``s % D`` holds the input that arrives in step s. A spike emitted in step s
+over a synapse of delay d (steps, 1 <= d < D) adds ``weight * multiplicity`` to
+slot ``(s + d) % D`` of its target.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class RingBuffer:
+    """Input ring buffer of one neuron family."""
+
+    def __init__(self, backend, n_slots: int, n_ports: int, n: int):
+        self.backend = backend
+        self.n_slots = n_slots
+        self.n_ports = n_ports
+        self.n = n
+        self.data = backend.zeros((n_slots, n_ports, n))
+
+    def take(self, step: int):
+        """Return the input arriving in `step` and clear its slot."""
+        slot = step % self.n_slots
+        values = self.data[slot].copy()
+        self.data[slot] = 0.0
+        return values
+
+    def clear(self):
+        self.data[...] = 0.0
+
+    def resized(self, n_slots: int, n: int, step: int) -> RingBuffer:
+        """A buffer of `n_slots` slots for `n` neurons that holds the same pending
+        input for steps >= `step` (neurons beyond the old size start empty)."""
+        new = RingBuffer(self.backend, n_slots, self.n_ports, n)
+        for k in range(min(self.n_slots, n_slots)):
+            new.data[(step + k) % n_slots, :, :self.n] = self.data[(step + k) % self.n_slots]
+        return new
+
+
+def expand_ranges(xp, starts, lengths):
+    """Concatenate ``arange(starts[i], starts[i] + lengths[i])`` for all i, vectorised."""
+    total = int(lengths.sum())
+    if total == 0:
+        return xp.zeros(0, dtype=np.int64), 0
+    ends = xp.cumsum(lengths)
+    base = xp.repeat(starts - (ends - lengths), lengths)
+    return base + xp.arange(total, dtype=np.int64), total
+
+
+def propagate(backend, table, ring: RingBuffer, step: int, sources, counts):
+    """Deliver the spikes of `sources` (global indices, with multiplicities `counts`)
+    emitted in `step` through `table` into `ring`."""
+    xp = backend.xp
+    starts = table.offsets[sources]
+    lengths = table.offsets[sources + 1] - starts
+    idx, total = expand_ranges(xp, starts, lengths)
+    if total == 0:
+        return
+    mult = xp.repeat(counts, lengths).astype(backend.float)
+    slot = (step + table.delay[idx]) % ring.n_slots
+    flat = (slot.astype(np.int64) * ring.n_ports + table.port[idx]) * ring.n + table.target[idx]
+    backend.scatter_add(ring.data.reshape(-1), flat, table.weight[idx] * mult)

@@ -1,0 +1,27 @@
+"""Neuron-model families of the engine, one module each, registered by name."""
+
+from .base import NeuronModel, StepContext, Var
+from .iaf_psc_exp import IafPscExp
+from .spike_sources import PoissonSourceModel, SpikeSourceArrayModel
+
+MODELS: dict[str, NeuronModel] = {}
+
+
+def register(model_class):
+    """Add a model family to the registry (usable as a class decorator)."""
+    MODELS[model_class.name] = model_class()
+    return model_class
+
+
+for _cls in (IafPscExp, SpikeSourceArrayModel, PoissonSourceModel):
+    register(_cls)
+
+
+def get_model(name: str) -> NeuronModel:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise KeyError(f"unknown neuron model family {name!r}; known: {sorted(MODELS)}") from None
+
+
+__all__ = ["MODELS", "NeuronModel", "StepContext", "Var", "get_model", "register"]

@@ -1,0 +1,105 @@
+"""The declaration every neuron-model family is made of.
+
+A model declares its parameters, state variables, receptor ports and recordables
+once, in PyNN's names and units (ms, mV, nA, nF, uS, Hz). The PyNN translation
+layer, the reference update in array code and the CUDA kernel all read this
+declaration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Var:
+    """A parameter or state variable: default value, unit and one line of meaning."""
+    default: float
+    unit: str
+    doc: str = ""
+
+
+@dataclass
+class StepContext:
+    """What a model's reference update sees in one time step.
+
+    ``inputs`` has shape (n_ports, n): the synaptic input that arrives in this
+    step for each receptor port, already multiplied by spike multiplicity.
+    ``i_stim`` is the injected current (nA) that acts in this step.
+    """
+    xp: object
+    dt: float
+    step: int
+    params: dict
+    derived: dict
+    state: dict
+    inputs: object
+    i_stim: object
+    rng: object = None
+    extra: dict = field(default_factory=dict)
+
+
+class NeuronModel:
+    """Base class of a model family. Subclasses fill in the class attributes."""
+
+    name: str = ""
+    parameters: dict[str, Var] = {}
+    state: dict[str, Var] = {}
+    # hidden per-neuron state that is not a PyNN initial value: name -> dtype
+    internal: dict[str, str] = {}
+    # receptor port name -> unit of the synaptic weight on that port
+    receptors: dict[str, str] = {}
+    recordable: tuple[str, ...] = ("spikes",)
+    # parameters that hold one array per neuron (e.g. spike times)
+    sequence_parameters: tuple[str, ...] = ()
+    spike_source: bool = False
+    conductance_based: bool = False
+    # name of the fused update kernel in cuda/ (issue #3); None = reference only
+    kernel: str | None = None
+
+    # -- helpers shared by all models -------------------------------------------
+    @classmethod
+    def port_index(cls, receptor: str) -> int:
+        try:
+            return list(cls.receptors).index(receptor)
+        except ValueError:
+            raise KeyError(f"{cls.name} has no receptor port {receptor!r}; "
+                           f"ports are {list(cls.receptors)}") from None
+
+    @classmethod
+    def default_parameters(cls) -> dict[str, float]:
+        return {k: v.default for k, v in cls.parameters.items()}
+
+    @classmethod
+    def default_state(cls) -> dict[str, float]:
+        return {k: v.default for k, v in cls.state.items()}
+
+    @classmethod
+    def units(cls) -> dict[str, str]:
+        u = {k: v.unit for k, v in cls.parameters.items()}
+        u.update({k: v.unit for k, v in cls.state.items()})
+        return u
+
+    @staticmethod
+    def refractory_steps(xp, t_ref, dt):
+        """Refractory period in whole steps, as NEST counts it (rounded)."""
+        return xp.rint(t_ref / dt).astype(np.int32)
+
+    # -- to be provided by each family --------------------------------------------
+    def check(self, params: dict) -> None:
+        """Raise ValueError for parameter values the model cannot use."""
+
+    def prepare(self, xp, params: dict, dt: float) -> dict:
+        """Quantities derived from parameters (propagators, step counts)."""
+        return {}
+
+    def prepare_run(self, backend, group, first_step: int) -> dict:
+        """Per-run data (e.g. a spike schedule), passed to update as ``ctx.extra``."""
+        return {}
+
+    def update(self, ctx: StepContext):
+        """Advance all neurons of the family by one step; return spike counts
+        (bool or integer array of length n)."""
+        raise NotImplementedError

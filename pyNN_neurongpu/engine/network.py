@@ -1,0 +1,383 @@
+"""The engine's network: neuron families, synapse groups, stimuli and recorders.
+
+Usable without PyNN::
+
+    net = Network(Backend("cpu"), dt=0.1)
+    src = net.add_neurons("spike_source_array", 1, {"spike_times": [[1.0, 5.0]]})
+    nrn = net.add_neurons("iaf_psc_exp", 1)
+    net.connect(src.gids, nrn.gids, weight=[0.5], delay_steps=[10], receptor="excitatory")
+    net.record_spikes(nrn.group, nrn.local)
+    net.run(1000)
+
+One time step (DESIGN.md): each family takes this step's slot of its input
+ring buffer and updates all its neurons in one call; spikes and sampled state
+are recorded; spikes are propagated into the ring buffers of their targets.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import delivery
+from .backend import Backend
+from .construction import SynapseGroup, build_incoming
+from .models import MODELS, StepContext, get_model
+from .recording import SpikeRecorder, StateRecorder
+from .stimuli import CurrentStimulus
+
+logger = logging.getLogger("pyNN_neurongpu")
+
+RUN_BLOCK = 1024  # steps whose stimulus currents are prepared at once
+
+
+class NeuronGroup:
+    """All neurons of one model family: structure-of-arrays state and parameters."""
+
+    def __init__(self, backend: Backend, model, index: int, dt: float):
+        self.backend = backend
+        self.model = model
+        self.index = index
+        self.dt = dt
+        self.size = 0
+        xp = backend.xp
+        self.params = {name: backend.zeros(0) for name in model.parameters
+                       if name not in model.sequence_parameters}
+        self.sequences = {name: [] for name in model.sequence_parameters}
+        self.state = {name: backend.zeros(0) for name in model.state}
+        for name, dtype in model.internal.items():
+            self.state[name] = xp.zeros(0, dtype=backend.float if dtype == "float" else dtype)
+        self.gids = np.zeros(0, dtype=np.int64)
+        self.derived = None
+        self.extra = {}
+        self.ring = None
+        self.spike_recorder = SpikeRecorder(backend, self)
+
+    # -- structure -------------------------------------------------------------------
+    def append(self, n: int, gid_start: int, params: dict, initial: dict) -> int:
+        """Add `n` neurons; returns the local index of the first one."""
+        xp = self.backend.xp
+        offset = self.size
+        for name in self.params:
+            value = params.get(name, self.model.parameters[name].default)
+            self.params[name] = xp.concatenate(
+                [self.params[name], self._column(value, n, self.backend.float)])
+        for name in self.sequences:
+            value = params.get(name)
+            seqs = [np.zeros(0)] * n if value is None else [np.asarray(v, float) for v in value]
+            if len(seqs) != n:
+                raise ValueError(f"{name} needs one sequence per neuron")
+            self.sequences[name].extend(seqs)
+        for name, var in self.model.state.items():
+            value = initial.get(name, var.default)
+            self.state[name] = xp.concatenate(
+                [self.state[name], self._column(value, n, self.backend.float)])
+        for name, dtype in self.model.internal.items():
+            dt = self.backend.float if dtype == "float" else np.dtype(dtype)
+            self.state[name] = xp.concatenate([self.state[name], xp.zeros(n, dtype=dt)])
+        self.gids = np.concatenate([self.gids, np.arange(gid_start, gid_start + n)])
+        self.gids_dev = self.backend.asarray(self.gids)
+        self.size += n
+        self.derived = None
+        return offset
+
+    def _column(self, value, n, dtype):
+        xp = self.backend.xp
+        if np.isscalar(value) or (hasattr(value, "ndim") and value.ndim == 0):
+            return xp.full(n, float(value), dtype=dtype)
+        arr = xp.asarray(value, dtype=dtype)
+        if arr.shape != (n,):
+            raise ValueError(f"expected {n} values, got shape {arr.shape}")
+        return arr
+
+    # -- parameters and state --------------------------------------------------------
+    def set_param(self, name: str, local, values):
+        if name in self.sequences:
+            seqs = self.sequences[name]
+            local = np.atleast_1d(np.asarray(local))
+            if len(values) == 1 and local.size != 1:
+                values = list(values) * local.size
+            for i, v in zip(local.tolist(), values):
+                seqs[i] = np.asarray(v, dtype=float)
+            self.extra = {}
+        elif name in self.params:
+            new = self.params[name].copy()
+            new[self.backend.asarray(local)] = self.backend.asarray(values,
+                                                                    dtype=self.backend.float)
+            trial = dict(self.params)
+            trial[name] = new
+            self.model.check(trial)
+            self.params[name] = new
+        else:
+            raise KeyError(f"{self.model.name} has no parameter {name!r}")
+        self.derived = None
+
+    def get_param(self, name: str, local):
+        if name in self.sequences:
+            return [self.sequences[name][i] for i in np.atleast_1d(local).tolist()]
+        return self.backend.to_host(self.params[name][self.backend.asarray(local)])
+
+    def set_state(self, name: str, local, values):
+        if name not in self.state:
+            raise KeyError(f"{self.model.name} has no state variable {name!r}")
+        self.state[name][self.backend.asarray(local)] = self.backend.asarray(
+            values, dtype=self.state[name].dtype)
+
+    def get_state(self, name: str, local):
+        return self.backend.to_host(self.state[name][self.backend.asarray(local)])
+
+    def prepare(self):
+        if self.derived is None:
+            self.model.check(self.params)
+            self.derived = self.model.prepare(self.backend.xp, self.params, self.dt)
+
+
+@dataclass
+class Slice:
+    """The neurons of one population inside a family."""
+    group: NeuronGroup
+    offset: int
+    size: int
+    gid_start: int
+
+    @property
+    def local(self):
+        return np.arange(self.offset, self.offset + self.size)
+
+    @property
+    def gids(self):
+        return np.arange(self.gid_start, self.gid_start + self.size)
+
+
+class Network:
+    """A spiking network on one backend, advanced in fixed steps of `dt` ms."""
+
+    def __init__(self, backend: Backend, dt: float):
+        self.backend = backend
+        self.dt = float(dt)
+        self.step = 0
+        self.groups: dict[str, NeuronGroup] = {}
+        self.n_neurons = 0
+        self._gid_group = np.zeros(0, dtype=np.int32)
+        self._gid_local = np.zeros(0, dtype=np.int64)
+        self.synapse_groups: list[SynapseGroup] = []
+        self.stimuli: list[CurrentStimulus] = []
+        self.state_recorders: list[StateRecorder] = []
+        self._tables = None
+        self._n_slots = 1
+        self._by_index: dict[int, NeuronGroup] = {}
+
+    # -- building ----------------------------------------------------------------------
+    def add_neurons(self, model: str, n: int, params: dict | None = None,
+                    initial: dict | None = None) -> Slice:
+        """Create `n` neurons of model family `model`; global indices are contiguous."""
+        if n < 1:
+            raise ValueError("a population needs at least one neuron")
+        spec = get_model(model)
+        group = self.groups.get(model)
+        if group is None:
+            group = NeuronGroup(self.backend, spec, len(self.groups), self.dt)
+        gid_start = self.n_neurons
+        offset = group.append(n, gid_start, params or {}, initial or {})
+        group.prepare()  # validates parameters before anything else changes
+        self.groups[model] = group
+        self._by_index = {g.index: g for g in self.groups.values()}
+        self._gid_group = np.concatenate([self._gid_group, np.full(n, group.index, np.int32)])
+        self._gid_local = np.concatenate([self._gid_local, np.arange(offset, offset + n)])
+        self.n_neurons += n
+        self._tables = None
+        return Slice(group, offset, n, gid_start)
+
+    def group_of(self, gids):
+        """(group index, local index) host arrays for global indices."""
+        gids = np.asarray(gids, dtype=np.int64)
+        return self._gid_group[gids], self._gid_local[gids]
+
+    def connect(self, pre, post, weight, delay_steps, receptor: str,
+                label: str = "") -> SynapseGroup:
+        """Add synapses from global indices `pre` to `post` on receptor port `receptor`."""
+        xp = self.backend.xp
+        pre = xp.asarray(pre, dtype=np.int64)
+        post = xp.asarray(post, dtype=np.int64)
+        n = pre.shape[0]
+        weight = xp.broadcast_to(xp.asarray(weight, dtype=self.backend.float), (n,)).copy()
+        delay = xp.broadcast_to(xp.asarray(delay_steps, dtype=np.int32), (n,)).copy()
+        if n and int(delay.min()) < 1:
+            raise ValueError("synaptic delays must be at least one time step")
+        targets = np.unique(self._gid_group[self.backend.to_host(post)])
+        for g in targets:
+            self._group_by_index(g).model.port_index(receptor)
+        sg = SynapseGroup(pre, post, weight, delay, receptor, label)
+        self.synapse_groups.append(sg)
+        self._tables = None
+        return sg
+
+    def extend_synapses(self, sg: SynapseGroup, pre, post, weight, delay_steps):
+        """Append synapses to an existing group (same receptor)."""
+        xp = self.backend.xp
+        more = self.connect(pre, post, weight, delay_steps, sg.receptor)
+        self.synapse_groups.remove(more)
+        sg.pre = xp.concatenate([sg.pre, more.pre])
+        sg.post = xp.concatenate([sg.post, more.post])
+        sg.weight = xp.concatenate([sg.weight, more.weight])
+        sg.delay = xp.concatenate([sg.delay, more.delay])
+        self._tables = None
+
+    def remove_synapses(self, sg: SynapseGroup):
+        self.synapse_groups.remove(sg)
+        self._tables = None
+
+    def synapses_changed(self):
+        """Call after editing a synapse group's weights or delays in place."""
+        self._tables = None
+
+    def add_stimulus(self, stim: CurrentStimulus):
+        if stim not in self.stimuli:
+            self.stimuli.append(stim)
+
+    def _group_by_index(self, index) -> NeuronGroup:
+        return self._by_index[int(index)]
+
+    # -- recording -----------------------------------------------------------------------
+    def record_spikes(self, group: NeuronGroup, local):
+        group.spike_recorder.add(local)
+
+    def record_state(self, group: NeuronGroup, variable: str, local, interval_steps: int = 1
+                     ) -> StateRecorder:
+        if variable not in group.state or variable not in group.model.recordable:
+            raise KeyError(f"{group.model.name} cannot record {variable!r}")
+        rec = StateRecorder(self.backend, group, variable, local, interval_steps)
+        self.state_recorders.append(rec)
+        return rec
+
+    def remove_state_recorder(self, rec: StateRecorder):
+        if rec in self.state_recorders:
+            self.state_recorders.remove(rec)
+
+    # -- running -------------------------------------------------------------------------
+    def _finalise(self):
+        if self._tables is not None:
+            return
+        host_group = self._gid_group
+        gid_group = self.backend.asarray(host_group)
+        gid_local = self.backend.asarray(self._gid_local)
+        tables = {}
+        max_delay = 1
+        for g in self.groups.values():
+            if not g.model.receptors:
+                continue
+            table = build_incoming(self.backend, self.groups, gid_group, gid_local,
+                                   self.n_neurons, self.synapse_groups, g.index,
+                                   g.model.port_index)
+            if table is not None:
+                tables[g.index] = table
+                max_delay = max(max_delay, table.max_delay)
+        self._tables = tables
+        n_slots = max_delay + 1
+        for g in self.groups.values():
+            if not g.model.receptors:
+                continue
+            if g.ring is None:
+                g.ring = delivery.RingBuffer(self.backend, n_slots, len(g.model.receptors), g.size)
+            elif g.ring.n_slots < n_slots or g.ring.n != g.size:
+                g.ring = g.ring.resized(max(n_slots, g.ring.n_slots), g.size, self.step)
+        self._n_slots = n_slots
+
+    def _stimulus_block(self, first_step: int, n_steps: int):
+        """Per family: list of (local index array, currents (n_steps[, n_t]))."""
+        block = {}
+        for stim in self.stimuli:
+            if stim.targets.size == 0:
+                continue
+            values = stim.values(self.backend, first_step, n_steps, self.dt)
+            gidx, local = self.group_of(stim.targets)
+            for gi in np.unique(gidx):
+                sel = gidx == gi
+                if values.ndim == 1:
+                    v = values
+                else:
+                    v = values[:, self.backend.asarray(np.nonzero(sel)[0])]
+                block.setdefault(int(gi), []).append((self.backend.asarray(local[sel]), v))
+        return block
+
+    def run(self, n_steps: int):
+        """Advance the network by `n_steps` time steps."""
+        if n_steps <= 0:
+            return
+        self._finalise()
+        groups = [g for g in self.groups.values() if g.size]
+        for g in groups:
+            g.prepare()
+            g.extra = g.model.prepare_run(self.backend, g, self.step)
+        for rec in self.state_recorders:
+            if rec.due(self.step):
+                rec.sample(self.step)
+        end = self.step + n_steps
+        while self.step < end:
+            block_len = min(RUN_BLOCK, end - self.step)
+            stim = self._stimulus_block(self.step, block_len)
+            for k in range(block_len):
+                self._advance(groups, stim, k)
+        for g in groups:
+            g.spike_recorder.flush()
+        for rec in self.state_recorders:
+            rec.flush()
+
+    def _advance(self, groups, stim, k):
+        xp = self.backend.xp
+        step = self.step
+        fired = []
+        for g in groups:
+            inputs = g.ring.take(step) if g.ring is not None else None
+            i_stim = xp.zeros(g.size, dtype=self.backend.float)
+            for local, values in stim.get(g.index, ()):
+                self.backend.scatter_add(i_stim, local, values[k])
+            ctx = StepContext(xp=xp, dt=self.dt, step=step, params=g.params,
+                              derived=g.derived, state=g.state, inputs=inputs,
+                              i_stim=i_stim, rng=self.backend.rng(f"neurons:{g.model.name}"),
+                              extra=g.extra)
+            counts = g.model.update(ctx)
+            g.spike_recorder.record(step, counts)
+            fired.append((g, counts))
+        self.step = step + 1
+        for rec in self.state_recorders:
+            if rec.due(self.step):
+                rec.sample(self.step)
+        if not self._tables:
+            return
+        sources, mult = [], []
+        for g, counts in fired:
+            local = xp.nonzero(counts)[0]
+            if local.shape[0]:
+                sources.append(g.gids_dev[local])
+                mult.append(counts[local])
+        if not sources:
+            return
+        sources = xp.concatenate(sources)
+        mult = xp.concatenate(mult)
+        for gi, table in self._tables.items():
+            g = self._group_by_index(gi)
+            delivery.propagate(self.backend, table, g.ring, step, sources, mult)
+
+    def reset(self):
+        """Return to t = 0: clear pending input and recorders' progress.
+
+        State variables are re-initialised by the caller (it knows the initial values).
+        """
+        self.step = 0
+        for g in self.groups.values():
+            if g.ring is not None:
+                g.ring.clear()
+            g.extra = {}
+            for name in g.model.internal:
+                g.state[name][...] = 0
+            g.spike_recorder.clear()
+        for rec in self.state_recorders:
+            rec.restart()
+        for stim in self.stimuli:
+            stim.reset()
+
+
+__all__ = ["MODELS", "Network", "NeuronGroup", "Slice"]

@@ -1,0 +1,200 @@
+"""Population, PopulationView and Assembly: slices of engine neuron families."""
+
+from __future__ import annotations
+
+import numpy as np
+from pyNN import common, errors
+from pyNN.parameters import LazyArray, ParameterSpace, Sequence, simplify
+from pyNN.standardmodels import StandardCellType
+
+from . import simulator
+from .recording import Recorder
+
+
+class Assembly(common.Assembly):
+    __doc__ = common.Assembly.__doc__
+    _simulator = simulator
+
+
+def _evaluate(value, size):
+    """A LazyArray, array or number -> float array of length `size`."""
+    if isinstance(value, LazyArray):
+        value = value.evaluate(simplify=False) if value.shape else value.evaluate(simplify=True)
+    return np.broadcast_to(np.asarray(value, dtype=float), (size,))
+
+
+def _to_engine_values(name, values, model):
+    """Evaluated PyNN values -> what the engine stores (floats, or arrays of times)."""
+    if name in model.sequence_parameters:
+        values = np.atleast_1d(values)
+        return [np.asarray(v.value if isinstance(v, Sequence) else v, dtype=float)
+                for v in values]
+    return np.asarray(values, dtype=float)
+
+
+class PopulationMixin:
+    """What Population and PopulationView share: parameter and state access."""
+
+    @property
+    def _group(self):
+        return self._slice_info.group
+
+    @property
+    def _engine_model(self):
+        return self._slice_info.group.model
+
+    def _gids(self) -> np.ndarray:
+        """Global (engine) indices of the cells, in order."""
+        raise NotImplementedError
+
+    def _local(self) -> np.ndarray:
+        """Indices of the cells inside their engine family."""
+        raise NotImplementedError
+
+    def _get_parameters(self, *names):
+        if isinstance(self.celltype, StandardCellType):
+            if any(name in self.celltype.computed_parameters() for name in names):
+                native_names = self.celltype.get_native_names()
+            else:
+                native_names = self.celltype.get_native_names(*names)
+            return self.celltype.reverse_translate(self._get_native_parameters(*native_names))
+        return self._get_native_parameters(*names)
+
+    def _get_native_parameters(self, *names):
+        group = self._group
+        values = {}
+        for name in names:
+            raw = group.get_param(name, self._local())
+            if name in group.model.sequence_parameters:
+                arr = np.empty(len(raw), dtype=object)
+                arr[:] = [Sequence(v) for v in raw]
+                values[name] = arr
+            else:
+                values[name] = simplify(raw)
+        return ParameterSpace(values, shape=(self.size,))
+
+    def _set_parameters(self, parameter_space):
+        """`parameter_space` holds native (engine) names."""
+        parameter_space.evaluate(simplify=False)
+        group = self._group
+        local = self._local()
+        updates = {name: _to_engine_values(name, value, group.model)
+                   for name, value in parameter_space.items()}
+        try:
+            for name, value in updates.items():
+                group.set_param(name, local, value)
+        except ValueError as err:
+            raise errors.InvalidParameterValueError(str(err)) from None
+
+    def _set_initial_value_array(self, variable, initial_values):
+        group = self._group
+        if variable not in group.model.state:
+            raise errors.NonExistentParameterError(variable, self.celltype.__class__.__name__,
+                                                   list(group.model.state))
+        values = _evaluate(initial_values, self.size)
+        group.set_state(variable, self._local(), values)
+
+    def _get_cell_initial_value(self, id, variable):
+        index = self.id_to_index(id)
+        return self.initial_values[variable][index]
+
+
+class PopulationView(PopulationMixin, common.PopulationView):
+    __doc__ = common.PopulationView.__doc__
+    _assembly_class = Assembly
+    _simulator = simulator
+
+    @property
+    def _slice_info(self):
+        return self.grandparent._slice_info
+
+    def _local(self):
+        return self.grandparent._slice_info.offset + self.index_in_grandparent(np.arange(self.size))
+
+    def _gids(self):
+        start = self.grandparent._slice_info.gid_start
+        return start + self.index_in_grandparent(np.arange(self.size))
+
+    @property
+    def initial_values(self):
+        """Initial values of the cells of this view (read-only LazyArrays)."""
+        index = self.index_in_grandparent(np.arange(self.size))
+        parent = self.grandparent
+        return {name: LazyArray(_evaluate(value, parent.size)[index])
+                for name, value in parent.initial_values.items()}
+
+    def initialize(self, **initial_values):
+        """Set initial values of state variables for the cells of this view."""
+        index = self.index_in_grandparent(np.arange(self.size))
+        parent = self.grandparent
+        for variable, value in initial_values.items():
+            values = _evaluate(LazyArray(value, shape=(self.size,), dtype=float), self.size)
+            self._set_initial_value_array(variable, values)
+            full = _evaluate(parent.initial_values.get(variable, 0.0), parent.size).copy()
+            full[index] = values
+            parent.initial_values[variable] = LazyArray(full, shape=full.shape)
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+
+class Population(PopulationMixin, common.Population):
+    __doc__ = common.Population.__doc__
+    _simulator = simulator
+    _recorder_class = Recorder
+    _assembly_class = Assembly
+
+    def _create_cells(self):
+        state = simulator.state
+        if not (isinstance(self.celltype, StandardCellType)
+                and hasattr(self.celltype, "engine_model")):
+            raise errors.InvalidModelError(
+                f"{type(self.celltype).__name__} is not available in pyNN.neurongpu")
+        parameter_space = self.celltype.native_parameters
+        parameter_space.shape = (self.size,)
+        parameter_space.evaluate(simplify=False)
+        from .engine.models import get_model
+        model = get_model(self.celltype.engine_model)
+        params = {name: _to_engine_values(name, value, model)
+                  for name, value in parameter_space.items()}
+        try:
+            self._slice_info = state.network.add_neurons(self.celltype.engine_model,
+                                                         self.size, params)
+        except ValueError as err:
+            raise errors.InvalidParameterValueError(str(err)) from None
+        first = self._slice_info.gid_start
+        assert first == state.id_counter
+        self.all_cells = simulator.make_ids(first, self.size)
+        self._mask_local = np.ones(self.size, dtype=bool)
+        state.id_counter += self.size
+        self.first_id = self.all_cells[0]
+        state.register_population(self)
+
+    def _local(self):
+        return np.arange(self._slice_info.offset, self._slice_info.offset + self.size)
+
+    def _gids(self):
+        return np.arange(self._slice_info.gid_start, self._slice_info.gid_start + self.size)
+
+    def id_to_index(self, id):
+        if isinstance(id, (int, np.integer)):
+            index = int(id) - self._slice_info.gid_start
+            if not 0 <= index < self.size:
+                raise IndexError(f"ID {id} is not in {self.label}")
+            return index
+        ids = np.asarray(id, dtype=np.int64)
+        index = ids - self._slice_info.gid_start
+        if ids.size and (index.min() < 0 or index.max() >= self.size):
+            raise IndexError(f"some IDs are not in {self.label}")
+        return index
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+    def initialize(self, **initial_values):
+        """Set initial values of state variables (numbers, arrays, RandomDistributions or
+        functions of the cell index). Random values are drawn once: reset() restores them."""
+        for variable, value in initial_values.items():
+            values = _evaluate(LazyArray(value, shape=(self.size,), dtype=float), self.size).copy()
+            self._set_initial_value_array(variable, values)
+            self.initial_values[variable] = LazyArray(values, shape=(self.size,))

@@ -1,0 +1,114 @@
+"""Recorder: engine spike and state buffers -> the data PyNN turns into Neo."""
+
+from __future__ import annotations
+
+import numpy as np
+from pyNN import recording
+
+from . import simulator
+
+
+class Recorder(recording.Recorder):
+    """Records spikes and state variables of one population."""
+    _simulator = simulator
+
+    def __init__(self, population, file=None):
+        self._state_recorders = {}   # variable name -> engine StateRecorder
+        recording.Recorder.__init__(self, population, file)
+
+    # -- PyNN hooks ---------------------------------------------------------------------
+    def record(self, variables, ids, sampling_interval=None, locations=None):
+        if sampling_interval is not None:
+            dt = self._simulator.state.dt
+            steps = sampling_interval / dt
+            if sampling_interval < dt or abs(steps - round(steps)) > 1e-6:
+                raise ValueError(f"sampling_interval ({sampling_interval} ms) must be a "
+                                 f"multiple of the time step ({dt} ms)")
+        recording.Recorder.record(self, variables, ids, sampling_interval, locations)
+        if sampling_interval is not None:
+            self.sampling_interval = sampling_interval
+
+    def _record(self, variable, new_ids, sampling_interval=None):
+        if not new_ids:
+            return
+        pop = self.population
+        gids = np.fromiter((int(i) for i in new_ids), dtype=np.int64, count=len(new_ids))
+        _, local = self._network.group_of(gids)
+        group = pop._slice_info.group
+        if variable.name == "spikes":
+            self._network.record_spikes(group, local)
+            return
+        interval = sampling_interval or self.sampling_interval
+        steps = int(round(interval / self._simulator.state.dt))
+        rec = self._state_recorders.get(variable.name)
+        if rec is None:
+            self._state_recorders[variable.name] = self._network.record_state(
+                group, variable.name, local, steps)
+        else:
+            rec.add(local)
+
+    @property
+    def _network(self):
+        return self._simulator.state.network
+
+    def _local_of(self, ids):
+        gids = np.fromiter((int(i) for i in ids), dtype=np.int64, count=len(ids))
+        return self._network.group_of(gids)[1]
+
+    def _spike_events(self, ids):
+        """(gid per spike, time per spike) for the cells `ids`, spikes repeated by
+        their multiplicity."""
+        group = self.population._slice_info.group
+        steps, local, counts = group.spike_recorder.events()
+        wanted = np.sort(self._local_of(ids))
+        mask = np.isin(local, wanted)
+        steps, local, counts = steps[mask], local[mask], counts[mask]
+        if counts.size and counts.max() > 1:
+            steps = np.repeat(steps, counts)
+            local = np.repeat(local, counts)
+        gids = group.gids[local]
+        times = (steps + 1) * self._simulator.state.dt
+        return gids, times
+
+    def _get_spiketimes(self, ids, clear=False):
+        gids, times = self._spike_events(ids)
+        if clear:
+            self.population._slice_info.group.spike_recorder.clear(self._local_of(ids))
+        return gids, times
+
+    def _get_all_signals(self, variable, ids, clear=False):
+        rec = self._state_recorders.get(variable.name)
+        if rec is None or len(ids) == 0:
+            return np.array([]), None
+        steps, values = rec.data()
+        cols = np.searchsorted(rec.local, self._local_of(ids))
+        signals = values[:, cols]
+        if clear:
+            rec.clear(keep_last=True)
+        return signals, None
+
+    def _local_count(self, variable, filter_ids=None):
+        ids = sorted(self.filter_recorded(variable, filter_ids))
+        gids, _ = self._spike_events(ids)
+        counts = dict.fromkeys((int(i) for i in ids), 0)
+        uniq, n = np.unique(gids, return_counts=True)
+        counts.update(zip(uniq.tolist(), n.tolist()))
+        return counts
+
+    def _clear_simulator(self):
+        pop = self.population
+        pop._slice_info.group.spike_recorder.clear(pop._local())
+        for rec in self._state_recorders.values():
+            rec.clear(keep_last=True)
+
+    def _reset(self):
+        pop = self.population
+        pop._slice_info.group.spike_recorder.clear(pop._local())
+        recorded = pop._slice_info.group.spike_recorder.local
+        keep = recorded[~np.isin(recorded, pop._local())]
+        pop._slice_info.group.spike_recorder.remove_all()
+        if keep.size:
+            pop._slice_info.group.spike_recorder.add(keep)
+        for rec in self._state_recorders.values():
+            self._network.remove_state_recorder(rec)
+        self._state_recorders = {}

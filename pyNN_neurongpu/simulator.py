@@ -1,0 +1,165 @@
+"""Simulator state of the neurongpu backend: clock, delays, segments, and the
+engine network it owns.
+
+Only the PyNN layer uses this module; a script talks to it through ``setup``,
+``run``, ``reset`` and ``end``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+
+import numpy as np
+from pyNN import common
+
+from .engine import Backend, Network
+
+logger = logging.getLogger("PyNN")
+
+name = "neurongpu"
+
+
+class ID(int, common.IDMixin):
+    """A neuron's global identifier; also its index in the engine."""
+
+    def __init__(self, n):
+        int.__init__(n)
+        common.IDMixin.__init__(self)
+
+    @property
+    def parent(self):
+        return state.population_of(int(self))
+
+    def __setattr__(self, name, value):
+        if name == "parent":  # the parent is derived from the id, never stored
+            return
+        common.IDMixin.__setattr__(self, name, value)
+
+
+def make_ids(first: int, n: int) -> np.ndarray:
+    ids = np.empty(n, dtype=object)
+    ids[:] = list(map(ID, range(first, first + n)))
+    return ids
+
+
+class State(common.control.BaseState):
+    """Clock, delays and network of the current simulation."""
+
+    def __init__(self):
+        super().__init__()
+        self.mpi_rank = 0
+        self.num_processes = 1
+        self.dt = 0.1
+        self._min_delay = "auto"
+        self._max_delay = "auto"
+        self.backend_name = None
+        self.precision = None
+        self.rng_seed = None
+        self.backend = None
+        self.network = None
+        self._logged_device = None
+        self.clear()
+
+    # -- configuration --------------------------------------------------------------
+    def configure(self, timestep, min_delay, max_delay, backend=None, precision=None,
+                  rng_seed=None):
+        self.dt = float(timestep)
+        self._min_delay = min_delay
+        self._max_delay = max_delay
+        self.backend_name = backend
+        self.precision = precision
+        self.rng_seed = rng_seed
+        self.clear()
+
+    @property
+    def min_delay(self):
+        return self.dt if self._min_delay == "auto" else float(self._min_delay)
+
+    @property
+    def max_delay(self):
+        if self._max_delay == "auto":
+            return self._auto_max_delay()
+        return float(self._max_delay)
+
+    def _auto_max_delay(self):
+        # with max_delay='auto' any delay is accepted; report the largest in use
+        largest = self.min_delay
+        for sg in self.network.synapse_groups if self.network else ():
+            if sg.size:
+                largest = max(largest, int(self.backend.to_host(sg.delay.max())) * self.dt)
+        return largest
+
+    @property
+    def max_delay_limit(self):
+        """Largest delay a connection may have (inf with max_delay='auto')."""
+        return np.inf if self._max_delay == "auto" else float(self._max_delay)
+
+    def delay_steps(self, delay_ms):
+        return np.rint(np.asarray(delay_ms, dtype=float) / self.dt).astype(np.int32)
+
+    # -- time -----------------------------------------------------------------------
+    @property
+    def t(self):
+        return self.network.step * self.dt if self.network else 0.0
+
+    def steps_until(self, tstop):
+        return int(np.rint(tstop / self.dt)) - self.network.step
+
+    def run(self, simtime):
+        self.run_until(self.t + simtime)
+
+    def run_until(self, tstop):
+        for source in self.current_sources:
+            source._prepare_run()
+        n = self.steps_until(tstop)
+        if n > 0:
+            self.running = True
+            self.network.run(n)
+        elif not self.running:
+            self.running = True
+
+    def reset(self):
+        """Return to t = 0 with the initial values; the network structure is kept."""
+        self.network.reset()
+        for pop in self.populations:
+            for variable, initial_value in pop.initial_values.items():
+                pop._set_initial_value_array(variable, initial_value)
+        self.running = False
+        self.t_start = 0
+        self.segment_counter += 1
+
+    def clear(self):
+        """Drop the network and start a fresh one."""
+        self.recorders = set()
+        self.populations = []
+        self.current_sources = []
+        self.projections = []
+        self.write_on_end = []
+        self.id_counter = 0
+        self.segment_counter = -1
+        self._first_ids = []
+        self._pops_by_first_id = []
+        self.backend = Backend(self.backend_name, self.precision, self.rng_seed)
+        if self._logged_device != (self.backend.device, self.backend.precision):
+            logger.info("pyNN.neurongpu running on %s", self.backend.describe())
+            self._logged_device = (self.backend.device, self.backend.precision)
+        self.network = Network(self.backend, self.dt)
+        self.running = False
+        self.t_start = 0
+        self.segment_counter += 1
+
+    # -- populations ------------------------------------------------------------------
+    def register_population(self, population):
+        self.populations.append(population)
+        self._first_ids.append(int(population.first_id))
+        self._pops_by_first_id.append(population)
+
+    def population_of(self, gid: int):
+        i = bisect.bisect_right(self._first_ids, gid) - 1
+        if i < 0:
+            raise Exception(f"no population holds id {gid}")
+        return self._pops_by_first_id[i]
+
+
+state = State()

@@ -1,0 +1,42 @@
+"""Build a PyNN standard cell type from an engine model declaration.
+
+The engine declares its models in PyNN's names and units, so translations are
+identities; this module checks that PyNN's declaration and the engine's agree,
+so a mismatch fails at import rather than as a wrong simulation.
+"""
+
+from __future__ import annotations
+
+from pyNN.standardmodels import build_translations
+
+from ..engine.models import get_model
+
+
+def engine_cell_type(pynn_class, engine_model: str, **attributes):
+    """Return a subclass of `pynn_class` that runs on engine family `engine_model`.
+
+    Every PyNN parameter maps to the engine parameter of the same name; state
+    variables (initial values) likewise. Extra class attributes may be given.
+    """
+    model = get_model(engine_model)
+    missing = set(pynn_class.default_parameters) - set(model.parameters)
+    if missing:
+        raise TypeError(f"engine model {engine_model} lacks PyNN parameters {sorted(missing)} "
+                        f"of {pynn_class.__name__}")
+    missing_state = set(pynn_class.default_initial_values) - set(model.state)
+    if missing_state:
+        raise TypeError(f"engine model {engine_model} lacks state variables "
+                        f"{sorted(missing_state)} of {pynn_class.__name__}")
+    namespace = {
+        "__doc__": pynn_class.__doc__,
+        "__module__": attributes.pop("__module__", __name__),
+        "engine_model": engine_model,
+        "translations": build_translations(*[(name, name)
+                                             for name in pynn_class.default_parameters]),
+        "recordable": [r for r in model.recordable
+                       if r == "spikes" or r in pynn_class.default_initial_values
+                       or r in pynn_class.recordable],
+        "receptor_types": tuple(model.receptors),
+    }
+    namespace.update(attributes)
+    return type(pynn_class.__name__, (pynn_class,), namespace)

@@ -1,0 +1,11 @@
+"""Standard cell types of the neurongpu backend."""
+
+from pyNN.standardmodels import cells
+
+from .base import engine_cell_type
+
+IF_curr_exp = engine_cell_type(cells.IF_curr_exp, "iaf_psc_exp", __module__=__name__)
+SpikeSourceArray = engine_cell_type(cells.SpikeSourceArray, "spike_source_array",
+                                    __module__=__name__)
+SpikeSourcePoisson = engine_cell_type(cells.SpikeSourcePoisson, "poisson_source",
+                                      __module__=__name__)

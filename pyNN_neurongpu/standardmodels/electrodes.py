@@ -1,0 +1,3 @@
+"""Current sources (electrodes) of the neurongpu backend."""
+
+__all__: list[str] = []
