@@ -1,18 +1,21 @@
-"""Build hook: ship pynn_neurongpu.pth (the pyNN.neurongpu alias) at the top of
-site-packages, and the CUDA sources in cuda/ inside the package."""
+"""Build hooks: ship pynn_neurongpu.pth (the ``pyNN.neurongpu`` import alias) at the top
+of site-packages, in regular and editable installs, and the CUDA sources of cuda/ inside
+the package."""
 
 import glob
 import os
+import shutil
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
+
+ALIAS_PTH = "pynn_neurongpu.pth"
 
 
 class BuildPyWithAlias(build_py):
     def run(self):
         super().run()
-        self.copy_file("pynn_neurongpu.pth", os.path.join(self.build_lib, "pynn_neurongpu.pth"),
-                       preserve_mode=False)
+        self.copy_file(ALIAS_PTH, os.path.join(self.build_lib, ALIAS_PTH), preserve_mode=False)
         target = os.path.join(self.build_lib, "pyNN_neurongpu", "cuda")
         self.mkpath(target)
         sources = glob.glob(os.path.join("cuda", "*.cu")) + glob.glob(os.path.join("cuda", "*.cuh"))
@@ -21,8 +24,23 @@ class BuildPyWithAlias(build_py):
                            preserve_mode=False)
 
     def get_outputs(self, include_bytecode=True):
-        return super().get_outputs(include_bytecode) + [
-            os.path.join(self.build_lib, "pynn_neurongpu.pth")]
+        return super().get_outputs(include_bytecode) + [os.path.join(self.build_lib, ALIAS_PTH)]
 
 
-setup(cmdclass={"build_py": BuildPyWithAlias})
+cmdclass = {"build_py": BuildPyWithAlias}
+
+try:
+    from setuptools.command.editable_wheel import editable_wheel
+
+    class EditableWheelWithAlias(editable_wheel):
+        """Editable installs get the alias .pth too (it points at the checkout's module)."""
+
+        def _install_namespaces(self, installation_dir, pth_prefix):
+            super()._install_namespaces(installation_dir, pth_prefix)
+            shutil.copy(ALIAS_PTH, os.path.join(installation_dir, ALIAS_PTH))
+
+    cmdclass["editable_wheel"] = EditableWheelWithAlias
+except ImportError:  # setuptools without PEP 660 support
+    pass
+
+setup(cmdclass=cmdclass)

@@ -141,6 +141,16 @@ class Backend:
             import cupyx
             cupyx.scatter_add(target, index, values)
 
+    def repeat(self, values, counts):
+        """``numpy.repeat(values, counts)`` for a counts *array*, on either device."""
+        if self.xp is np:
+            return np.repeat(values, counts)
+        xp = self.xp
+        total = int(counts.sum())
+        ends = xp.cumsum(counts)
+        owner = xp.searchsorted(ends, xp.arange(total), side="right")
+        return values[owner]
+
     def rng(self, name: str) -> RandomStream:
         """The random stream called `name` (created on first use)."""
         stream = self._streams.get(name)

@@ -40,26 +40,26 @@ class RingBuffer:
         return new
 
 
-def expand_ranges(xp, starts, lengths):
+def expand_ranges(backend, starts, lengths):
     """Concatenate ``arange(starts[i], starts[i] + lengths[i])`` for all i, vectorised."""
+    xp = backend.xp
     total = int(lengths.sum())
     if total == 0:
         return xp.zeros(0, dtype=np.int64), 0
     ends = xp.cumsum(lengths)
-    base = xp.repeat(starts - (ends - lengths), lengths)
+    base = backend.repeat(starts - (ends - lengths), lengths)
     return base + xp.arange(total, dtype=np.int64), total
 
 
 def propagate(backend, table, ring: RingBuffer, step: int, sources, counts):
     """Deliver the spikes of `sources` (global indices, with multiplicities `counts`)
     emitted in `step` through `table` into `ring`."""
-    xp = backend.xp
     starts = table.offsets[sources]
     lengths = table.offsets[sources + 1] - starts
-    idx, total = expand_ranges(xp, starts, lengths)
+    idx, total = expand_ranges(backend, starts, lengths)
     if total == 0:
         return
-    mult = xp.repeat(counts, lengths).astype(backend.float)
+    mult = backend.repeat(counts, lengths).astype(backend.float)
     slot = (step + table.delay[idx]) % ring.n_slots
     flat = (slot.astype(np.int64) * ring.n_ports + table.port[idx]) * ring.n + table.target[idx]
     backend.scatter_add(ring.data.reshape(-1), flat, table.weight[idx] * mult)
