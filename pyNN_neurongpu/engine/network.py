@@ -108,7 +108,7 @@ class NeuronGroup:
                                                                     dtype=self.backend.float)
             trial = dict(self.params)
             trial[name] = new
-            self.model.check(trial)
+            self._check(trial)
             self.params[name] = new
         else:
             raise KeyError(f"{self.model.name} has no parameter {name!r}")
@@ -128,9 +128,13 @@ class NeuronGroup:
     def get_state(self, name: str, local):
         return self.backend.to_host(self.state[name][self.backend.asarray(local)])
 
+    def _check(self, params):
+        """Run the model's parameter checks on host copies (models use NumPy there)."""
+        self.model.check({k: self.backend.to_host(v) for k, v in params.items()})
+
     def prepare(self):
         if self.derived is None:
-            self.model.check(self.params)
+            self._check(self.params)
             self.derived = self.model.prepare(self.backend.xp, self.params, self.dt)
 
 
