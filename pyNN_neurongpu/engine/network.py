@@ -24,6 +24,7 @@ import numpy as np
 from . import delivery
 from .backend import Backend
 from .construction import SynapseGroup, build_incoming
+from .kernels import env_flag
 from .models import MODELS, StepContext, get_model
 from .recording import SpikeRecorder, StateRecorder
 from .stimuli import CurrentStimulus
@@ -172,6 +173,9 @@ class Network:
         self._tables = None
         self._n_slots = 1
         self._by_index: dict[int, NeuronGroup] = {}
+        # the fused CUDA step (GPU only); the array-code step is the reference
+        self.use_kernels = env_flag("PYNN_NEURONGPU_KERNELS", True)
+        self.use_graphs = env_flag("PYNN_NEURONGPU_GRAPHS", True)
 
     # -- building ----------------------------------------------------------------------
     def add_neurons(self, model: str, n: int, params: dict | None = None,
@@ -318,6 +322,10 @@ class Network:
         for rec in self.state_recorders:
             if rec.due(self.step):
                 rec.sample(self.step)
+        if self._gpu_step_possible():
+            from .gpu_step import GpuStep
+            GpuStep(self, n_steps, use_graphs=self.use_graphs).run()
+            return
         end = self.step + n_steps
         while self.step < end:
             block_len = min(RUN_BLOCK, end - self.step)
@@ -328,6 +336,12 @@ class Network:
             g.spike_recorder.flush()
         for rec in self.state_recorders:
             rec.flush()
+
+    def _gpu_step_possible(self) -> bool:
+        if not (self.backend.is_gpu and self.use_kernels):
+            return False
+        from .gpu_step import GpuStep
+        return GpuStep.supports(self)
 
     def _advance(self, groups, stim, k):
         xp = self.backend.xp

@@ -57,6 +57,13 @@ class SpikeRecorder:
         if self._k == CHUNK_STEPS:
             self.flush()
 
+    def add_events(self, steps, local, counts):
+        """Append spikes recorded elsewhere (the GPU step), in step order."""
+        self.flush()
+        self._steps.append(np.asarray(steps, dtype=np.int64))
+        self._ids.append(np.asarray(local, dtype=np.int64))
+        self._counts.append(np.asarray(counts, dtype=np.int32))
+
     def flush(self):
         if self._buf is None or self._k == 0:
             return
@@ -136,6 +143,15 @@ class StateRecorder:
         self.last_step = step
         if self._k == CHUNK_STEPS:
             self.flush()
+
+    def add_block(self, steps, values):
+        """Append samples taken elsewhere (the GPU step): steps (n,), values (n, n_local)."""
+        self.flush()
+        steps = np.asarray(steps, dtype=np.int64)
+        if steps.size:
+            self._samples.append(np.asarray(values, dtype=float))
+            self._sample_steps.append(steps)
+            self.last_step = int(steps[-1])
 
     def flush(self):
         if self._buf is None or self._k == 0:

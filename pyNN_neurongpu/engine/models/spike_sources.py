@@ -31,6 +31,7 @@ class SpikeSourceArrayModel(NeuronModel):
     recordable = ("spikes",)
     spike_source = True
     kernel = "spike_source_array_update"
+    kernel_kind = "schedule"  # a dedicated kernel replays the run's spike schedule
 
     def schedule(self, times_per_neuron, dt, first_step):
         """Host arrays (steps, local index) of future spikes, sorted by step."""

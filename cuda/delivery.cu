@@ -1,0 +1,87 @@
+// Spike propagation and the end of a step.
+//
+// propagate: every spike of this step (the spike list) walks its outgoing synapses in one
+// target family's table (sorted by source, then delay; 64-bit offsets) and adds
+// weight * multiplicity to the target's ring-buffer slot (step + delay) % n_slots.
+// Work is spread over a fixed grid (so the launch can be captured in a CUDA graph): block b
+// serves spike b % count, and the blocks that share a spike split its synapses.
+#include "neurongpu_common.cuh"
+
+__device__ __forceinline__ void deliver_spike(
+    const int s, const int rank, const int sharing, const long long step,
+    const int* __restrict__ spk_gid, const int* __restrict__ spk_mult,
+    const long long* __restrict__ offsets, const int* __restrict__ target,
+    const real* __restrict__ weight, const int* __restrict__ delay,
+    const signed char* __restrict__ port, real* __restrict__ ring, const int n_slots,
+    const int n_ports, const int n)
+{
+    const int gid = spk_gid[s];
+    const real m = (real)spk_mult[s];
+    const long long end = offsets[gid + 1];
+    const long long stride = (long long)sharing * blockDim.x;
+    for (long long k = offsets[gid] + (long long)rank * blockDim.x + threadIdx.x; k < end;
+         k += stride) {
+        const int slot = (int)((step + delay[k]) % n_slots);
+        atomicAdd(&ring[((size_t)slot * n_ports + port[k]) * (size_t)n + target[k]],
+                  weight[k] * m);
+    }
+}
+
+extern "C" __global__ void propagate(
+    const long long* __restrict__ clock, const int* __restrict__ spk_count,
+    const int* __restrict__ spk_gid, const int* __restrict__ spk_mult,
+    const long long* __restrict__ offsets, const int* __restrict__ target,
+    const real* __restrict__ weight, const int* __restrict__ delay,
+    const signed char* __restrict__ port, real* __restrict__ ring, const int n_slots,
+    const int n_ports, const int n)
+{
+    const int count = *spk_count;
+    const long long step = clock[0];
+    const int blocks = gridDim.x;
+    if (count == 0) return;
+    if (count <= blocks) {
+        // blocks b = s, s + count, s + 2 count, ... share spike s
+        const int s = blockIdx.x % count;
+        const int sharing = (blocks - 1 - s) / count + 1;
+        deliver_spike(s, blockIdx.x / count, sharing, step, spk_gid, spk_mult, offsets, target,
+                      weight, delay, port, ring, n_slots, n_ports, n);
+    } else {
+        for (int s = blockIdx.x; s < count; s += blocks)
+            deliver_spike(s, 0, 1, step, spk_gid, spk_mult, offsets, target, weight, delay,
+                          port, ring, n_slots, n_ports, n);
+    }
+}
+
+// The last launch of a step: advance the clock and empty the spike list.
+extern "C" __global__ void end_step(long long* __restrict__ clock, int* __restrict__ spk_count)
+{
+    clock[0] += 1;
+    spk_count[0] = 0;
+}
+
+// Add injected currents for this step: pair j adds values[row * n_pairs + j] to
+// stim[target[j]], row = step - first_step (the block of steps whose values were uploaded).
+extern "C" __global__ void add_stimulus(
+    const long long* __restrict__ clock, const long long* __restrict__ first_step,
+    const real* __restrict__ values, const int* __restrict__ targets, const int n_pairs,
+    real* __restrict__ stim)
+{
+    const int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= n_pairs) return;
+    const long long row = clock[0] - first_step[0];
+    atomicAdd(&stim[targets[j]], values[row * n_pairs + j]);
+}
+
+// Sample a state variable of recorded neurons after the update of `step` (time step + 1).
+extern "C" __global__ void sample_state(
+    const long long* __restrict__ clock, const long long* __restrict__ first_row,
+    const int interval, const real* __restrict__ variable, const int* __restrict__ local,
+    const int n_rec, real* __restrict__ buffer)
+{
+    const int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= n_rec) return;
+    const long long t = clock[0] + 1;
+    if (t % interval != 0) return;
+    const long long row = t / interval - first_row[0];
+    buffer[row * n_rec + j] = variable[local[j]];
+}

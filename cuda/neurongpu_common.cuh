@@ -1,0 +1,106 @@
+// Shared device code of pyNN.neurongpu's kernels: counter-based random numbers and the
+// spike list every neuron family appends to.
+#pragma once
+
+#ifndef NEURONGPU_REAL
+#define NEURONGPU_REAL double
+#endif
+typedef NEURONGPU_REAL real;
+
+// ---------------------------------------------------------------------------------------
+// Philox4x32-10 (Salmon et al., SC'11): a counter-based generator, so a neuron's draw in a
+// step depends only on (seed, stream, neuron, step) and never on thread layout.
+struct Philox4 {
+    unsigned int v[4];
+};
+
+__device__ __forceinline__ Philox4 philox4x32_10(unsigned int c0, unsigned int c1,
+                                                 unsigned int c2, unsigned int c3,
+                                                 unsigned int k0, unsigned int k1) {
+    const unsigned int M0 = 0xD2511F53u, M1 = 0xCD9E8D57u;
+    const unsigned int W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
+    #pragma unroll
+    for (int round = 0; round < 10; ++round) {
+        const unsigned int hi0 = __umulhi(M0, c0), lo0 = M0 * c0;
+        const unsigned int hi1 = __umulhi(M1, c2), lo1 = M1 * c2;
+        const unsigned int n0 = hi1 ^ c1 ^ k0, n2 = hi0 ^ c3 ^ k1;
+        c0 = n0; c1 = lo1; c2 = n2; c3 = lo0;
+        k0 += W0; k1 += W1;
+    }
+    Philox4 r;
+    r.v[0] = c0; r.v[1] = c1; r.v[2] = c2; r.v[3] = c3;
+    return r;
+}
+
+// Uniform double in (0, 1] with 53 random bits from two 32-bit words.
+__device__ __forceinline__ double uniform_from(unsigned int a, unsigned int b) {
+    return ((double)(a >> 5) * 67108864.0 + (double)(b >> 6) + 1.0) * (1.0 / 9007199254740992.0);
+}
+
+// A stream of uniforms for one (seed, stream, index, step); `k` selects the draw.
+struct RandomSeq {
+    unsigned int key0, key1, c0, c1, c2;
+    unsigned int counter;
+    Philox4 block;
+    int used;
+    __device__ RandomSeq(unsigned long long seed, unsigned int stream, unsigned int index,
+                         unsigned long long step)
+        : key0((unsigned int)seed), key1((unsigned int)(seed >> 32) ^ stream), c0(index),
+          c1((unsigned int)step), c2((unsigned int)(step >> 32)), counter(0), used(4) {}
+    __device__ double uniform() {
+        if (used >= 3) {
+            block = philox4x32_10(c0, c1, c2, counter++, key0, key1);
+            used = 0;
+        }
+        const double u = uniform_from(block.v[used], block.v[used + 1]);
+        used += 2;
+        return u;
+    }
+};
+
+// Poisson-distributed count with mean `lam`: multiplication method for small means, a
+// normal approximation (rounded, clipped at 0) for large ones.
+__device__ __forceinline__ int poisson_count(RandomSeq& rs, double lam) {
+    if (lam <= 0.0) return 0;
+    if (lam < 30.0) {
+        const double limit = exp(-lam);
+        double prod = rs.uniform();
+        int k = 0;
+        while (prod > limit) {
+            prod *= rs.uniform();
+            ++k;
+        }
+        return k;
+    }
+    const double u1 = rs.uniform(), u2 = rs.uniform();
+    const double z = sqrt(-2.0 * log(u1)) * cospi(2.0 * u2);
+    const double k = floor(lam + sqrt(lam) * z + 0.5);
+    return k < 0.0 ? 0 : (int)k;
+}
+
+// ---------------------------------------------------------------------------------------
+// The step's spike list: every family appends (global index, multiplicity) of its spikes.
+struct SpikeList {
+    int* gid;
+    int* mult;
+    int* count;
+};
+
+__device__ __forceinline__ void emit_spike(int* spk_gid, int* spk_mult, int* spk_count,
+                                           int gid, int mult) {
+    const int k = atomicAdd(spk_count, 1);
+    spk_gid[k] = gid;
+    spk_mult[k] = mult;
+}
+
+// Recorded spikes of a chunk of steps: (step, global index, multiplicity) triples.
+__device__ __forceinline__ void record_spike(int* rec_count, int* rec_step, int* rec_gid,
+                                             int* rec_mult, int capacity, long long step,
+                                             int gid, int mult) {
+    const int k = atomicAdd(rec_count, 1);
+    if (k < capacity) {
+        rec_step[k] = (int)step;
+        rec_gid[k] = gid;
+        rec_mult[k] = mult;
+    }
+}

@@ -1,0 +1,327 @@
+"""The time step on the GPU: fused CUDA kernels, replayed as CUDA graphs.
+
+Per step, in one stream and with no host synchronisation: injected currents are added,
+each neuron family runs its update kernel (which appends spikes to a device spike list
+and records spikes of recorded neurons), sampled state is written, every spike is
+propagated into the ring buffers, and the device clock advances. A chunk of steps is
+captured once into a CUDA graph and replayed; recordings are drained to the host once
+per chunk. The reference step (network.py) defines the results; tests compare the two.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import kernels
+
+CHUNK_STEPS = 100
+PROPAGATE_BLOCKS_PER_SM = 4
+
+
+class _Family:
+    """Device-side view of one neuron family for the fused step."""
+
+    def __init__(self, runner, group):
+        self.group = group
+        backend = runner.backend
+        xp = backend.xp
+        model = group.model
+        n = group.size
+        self.n = n
+        self.schedule = getattr(model, "kernel_kind", "fragment") == "schedule"
+        self.gids = xp.asarray(group.gids.astype(np.int32))
+        mask = np.zeros(n, dtype=np.uint8)
+        mask[group.spike_recorder.local] = 1
+        self.recorded = xp.asarray(mask)
+        n_rec = int(group.spike_recorder.local.size)
+        if self.schedule:
+            self._prepare_schedule(runner)
+            capacity = max(1, self.max_entries_per_chunk)
+        else:
+            capacity = max(1, n_rec * runner.chunk)
+        self.rec_capacity = capacity
+        self.rec_count = xp.zeros(1, dtype=np.int32)
+        self.rec_step = xp.zeros(capacity, dtype=np.int32)
+        self.rec_local = xp.zeros(capacity, dtype=np.int32)
+        self.rec_mult = xp.zeros(capacity, dtype=np.int32)
+        self.ring = group.ring.data if group.ring is not None else xp.zeros(1, backend.float)
+        self.n_slots = group.ring.n_slots if group.ring is not None else 1
+        self.stim = xp.zeros(max(n, 1), dtype=backend.float)
+        if not self.schedule:
+            self._prepare_kernel(runner)
+
+    def _prepare_kernel(self, runner):
+        backend, group, model = runner.backend, self.group, self.group.model
+        xp = backend.xp
+        fields, arrays = [], []
+        for name in model.parameters:
+            if name in model.sequence_parameters:
+                continue
+            fields.append((name, group.params[name].dtype, False))
+            arrays.append(group.params[name])
+        for name, value in group.derived.items():
+            arr = xp.ascontiguousarray(xp.broadcast_to(xp.asarray(value), (self.n,)))
+            fields.append((name, arr.dtype, False))
+            arrays.append(arr)
+        for name, arr in group.state.items():
+            fields.append((name, arr.dtype, True))
+            arrays.append(arr)
+        self.arrays = arrays  # keep them alive while their pointers are in use
+        self.pointers = kernels.pointer_table(backend, arrays)
+        source = kernels.neuron_kernel_source(model, fields, kernels.c_type(backend.float))
+        self.kernel = kernels.compile_module(source).get_function(model.kernel)
+        self.stream_id = runner.stream_id(model.name)
+
+    def _prepare_schedule(self, runner):
+        backend, group = runner.backend, self.group
+        xp = backend.xp
+        extra = group.model.prepare_run(backend, group, runner.net.step)
+        steps = np.asarray(extra["steps"], dtype=np.int64)
+        local = backend.to_host(extra["local"]).astype(np.int32)
+        first = runner.net.step
+        last = first + runner.n_steps
+        keep = steps < last
+        steps, local = steps[keep], local[keep]
+        ptr = np.searchsorted(steps, np.arange(first, last + 1)).astype(np.int64)
+        per_step = np.diff(ptr)
+        self.first_step = first
+        self.n_sched_steps = last - first
+        self.step_ptr = xp.asarray(ptr)
+        self.sched_local = xp.asarray(local if local.size else np.zeros(1, np.int32))
+        self.max_entries_per_step = int(per_step.max()) if per_step.size else 0
+        csum = np.concatenate([[0], np.cumsum(per_step)])
+        spans = csum[runner.chunk:] - csum[:-runner.chunk] if per_step.size > runner.chunk \
+            else csum[-1:]
+        self.max_entries_per_chunk = int(spans.max()) if spans.size else 0
+
+    def launch(self, runner):
+        args_tail = (runner.spk_gid, runner.spk_mult, runner.spk_count, self.recorded,
+                     self.rec_count, self.rec_step, self.rec_local, self.rec_mult,
+                     np.int32(self.rec_capacity))
+        if self.schedule:
+            self.kernel_schedule(runner, args_tail)
+            return
+        self.kernel((kernels.blocks_for(self.n),), (kernels.THREADS,),
+                    (self.pointers, np.int32(self.n), runner.clock, np.float64(runner.dt),
+                     np.uint64(runner.seed), np.uint32(self.stream_id), self.ring,
+                     np.int32(self.n_slots), self.stim, self.gids) + args_tail)
+
+    def kernel_schedule(self, runner, args_tail):
+        fn = runner.static_kernel("spike_source_array.cu", "spike_source_array_update")
+        blocks = kernels.blocks_for(max(self.max_entries_per_step, 1))
+        fn((min(blocks, 1024),), (kernels.THREADS,),
+           (runner.clock, np.int64(self.first_step), np.int64(self.n_sched_steps),
+            self.step_ptr, self.sched_local, self.gids) + args_tail)
+
+    def drain(self, backend):
+        """Move this chunk's recorded spikes to the family's SpikeRecorder."""
+        count = int(backend.to_host(self.rec_count)[0])
+        if count > self.rec_capacity:
+            raise RuntimeError("spike recording buffer overflow (this is a bug)")
+        if count:
+            steps = backend.to_host(self.rec_step[:count]).astype(np.int64)
+            local = backend.to_host(self.rec_local[:count]).astype(np.int64)
+            mult = backend.to_host(self.rec_mult[:count])
+            order = np.lexsort((local, steps))
+            self.group.spike_recorder.add_events(steps[order], local[order], mult[order])
+        self.rec_count[...] = 0
+
+
+class _StimulusSet:
+    """Injected currents of one family, uploaded block by block."""
+
+    def __init__(self, runner, family):
+        self.family = family
+        self.pairs = None
+
+    def set_block(self, runner, entries):
+        backend = runner.backend
+        xp = backend.xp
+        if not entries:
+            self.pairs = None
+            return
+        targets, columns = [], []
+        for local, values in entries:
+            local = xp.asarray(local)
+            targets.append(local.astype(np.int32))
+            if values.ndim == 1:
+                columns.append(xp.repeat(values[:, None], local.shape[0], axis=1))
+            else:
+                columns.append(values)
+        targets = xp.concatenate(targets)
+        values = xp.ascontiguousarray(xp.concatenate(columns, axis=1).astype(backend.float))
+        full = xp.zeros((runner.chunk, targets.shape[0]), dtype=backend.float)
+        full[:values.shape[0]] = values
+        if self.pairs is None or self.pairs.shape[0] != targets.shape[0]:
+            self.pairs = targets
+            self.values = full
+        else:
+            self.pairs[...] = targets
+            self.values[...] = full
+
+    def launch(self, runner):
+        if self.pairs is None:
+            return
+        n_pairs = int(self.pairs.shape[0])
+        runner.static_kernel("delivery.cu", "add_stimulus")(
+            (kernels.blocks_for(n_pairs),), (kernels.THREADS,),
+            (runner.clock, runner.block_first, self.values, self.pairs, np.int32(n_pairs),
+             self.family.stim))
+
+
+class _StateSampler:
+    """Samples of one StateRecorder, written on the device."""
+
+    def __init__(self, runner, rec):
+        xp = runner.backend.xp
+        self.rec = rec
+        self.local = xp.asarray(rec.local.astype(np.int32))
+        self.n_rec = int(rec.local.size)
+        rows = runner.chunk // rec.interval + 2
+        self.buffer = xp.zeros((rows, max(self.n_rec, 1)), dtype=runner.backend.float)
+        self.first_row = xp.zeros(1, dtype=np.int64)
+
+    def launch(self, runner):
+        if self.n_rec == 0:
+            return
+        variable = self.rec.group.state[self.rec.variable]
+        runner.static_kernel("delivery.cu", "sample_state")(
+            (kernels.blocks_for(self.n_rec),), (kernels.THREADS,),
+            (runner.clock, self.first_row, np.int32(self.rec.interval), variable, self.local,
+             np.int32(self.n_rec), self.buffer))
+
+    def begin_chunk(self, start):
+        interval = self.rec.interval
+        self.first_row[...] = (start + 1 + interval - 1) // interval
+
+    def drain(self, backend, start, n_steps):
+        interval = self.rec.interval
+        first = (start + 1 + interval - 1) // interval
+        last = (start + n_steps) // interval
+        if last < first or self.n_rec == 0:
+            return
+        values = backend.to_host(self.buffer[:last - first + 1, :self.n_rec]).astype(float)
+        self.rec.add_block(np.arange(first, last + 1) * interval, values)
+
+
+class GpuStep:
+    """Runs a Network's steps with fused kernels and CUDA graphs."""
+
+    def __init__(self, network, n_steps: int, use_graphs: bool = True):
+        import cupy
+        self.cupy = cupy
+        self.net = network
+        self.backend = network.backend
+        self.dt = network.dt
+        self.seed = self.backend.seed
+        self.n_steps = n_steps
+        self.chunk = min(CHUNK_STEPS, n_steps)
+        self.use_graphs = use_graphs
+        xp = self.backend.xp
+        self._streams = {}
+        self._static = {}
+        groups = [g for g in network.groups.values() if g.size]
+        self.families = [_Family(self, g) for g in groups]
+        self.by_group = {f.group.index: f for f in self.families}
+        capacity = sum(f.n for f in self.families) + sum(
+            f.max_entries_per_step for f in self.families if f.schedule)
+        self.spk_gid = xp.zeros(max(capacity, 1), dtype=np.int32)
+        self.spk_mult = xp.zeros(max(capacity, 1), dtype=np.int32)
+        self.spk_count = xp.zeros(1, dtype=np.int32)
+        self.clock = xp.asarray(np.array([network.step], dtype=np.int64))
+        self.block_first = xp.zeros(1, dtype=np.int64)
+        self.stimuli = {f.group.index: _StimulusSet(self, f) for f in self.families
+                        if not f.schedule and f.group.ring is not None}
+        self.samplers = [_StateSampler(self, r) for r in network.state_recorders]
+        self.tables = []
+        n_sm = self.cupy.cuda.Device().attributes["MultiProcessorCount"]
+        self.propagate_blocks = n_sm * PROPAGATE_BLOCKS_PER_SM
+        for gi, table in (network._tables or {}).items():
+            fam = self.by_group[gi]
+            self.tables.append((table, fam))
+
+    @staticmethod
+    def supports(network) -> bool:
+        """True if every family of the network has a GPU kernel."""
+        for g in network.groups.values():
+            if g.size == 0:
+                continue
+            kind = getattr(g.model, "kernel_kind", "fragment")
+            if kind == "schedule":
+                continue
+            if not g.model.kernel:
+                return False
+            try:
+                kernels.read_source(f"{g.model.name}.cu")
+            except FileNotFoundError:
+                return False
+        return True
+
+    def stream_id(self, name: str) -> int:
+        return self._streams.setdefault(name, len(self._streams) + 1)
+
+    def static_kernel(self, filename: str, name: str):
+        key = (filename, name)
+        fn = self._static.get(key)
+        if fn is None:
+            source = kernels.static_source(filename, kernels.c_type(self.backend.float))
+            fn = self._static[key] = kernels.compile_module(source).get_function(name)
+        return fn
+
+    # -- one step -----------------------------------------------------------------------
+    def _launch_step(self):
+        for stim in self.stimuli.values():
+            stim.launch(self)
+        for fam in self.families:
+            fam.launch(self)
+        for sampler in self.samplers:
+            sampler.launch(self)
+        for table, fam in self.tables:
+            self.static_kernel("delivery.cu", "propagate")(
+                (self.propagate_blocks,), (kernels.THREADS,),
+                (self.clock, self.spk_count, self.spk_gid, self.spk_mult, table.offsets,
+                 table.target, table.weight, table.delay, table.port, fam.ring,
+                 np.int32(fam.n_slots), np.int32(len(fam.group.model.receptors)),
+                 np.int32(fam.n)))
+        self.static_kernel("delivery.cu", "end_step")((1,), (1,), (self.clock, self.spk_count))
+
+    # -- a run --------------------------------------------------------------------------
+    def run(self):
+        cupy = self.cupy
+        net = self.net
+        end = net.step + self.n_steps
+        stream = cupy.cuda.Stream(non_blocking=True)
+        graph = None
+        with stream:
+            while net.step < end:
+                start = net.step
+                k = min(self.chunk, end - start)
+                self._begin_chunk(start, k)
+                if self.use_graphs and k == self.chunk:
+                    if graph is None:
+                        stream.begin_capture()
+                        for _ in range(k):
+                            self._launch_step()
+                        graph = stream.end_capture()
+                    graph.launch(stream)
+                else:
+                    for _ in range(k):
+                        self._launch_step()
+                stream.synchronize()
+                net.step = start + k
+                self._end_chunk(start, k)
+
+    def _begin_chunk(self, start, k):
+        self.block_first[...] = start
+        blocks = self.net._stimulus_block(start, k)
+        for gi, stim in self.stimuli.items():
+            stim.set_block(self, blocks.get(gi, []))
+        for sampler in self.samplers:
+            sampler.begin_chunk(start)
+        self.cupy.cuda.get_current_stream().synchronize()
+
+    def _end_chunk(self, start, k):
+        for fam in self.families:
+            fam.drain(self.backend)
+        for sampler in self.samplers:
+            sampler.drain(self.backend, start, k)

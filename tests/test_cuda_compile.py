@@ -1,0 +1,64 @@
+"""Every CUDA kernel compiles (nvcc, no GPU needed), so a syntax error never lands.
+
+The neuron kernels are generated from the model declarations exactly as on the GPU.
+"""
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from pyNN_neurongpu.engine import Backend, Network, kernels
+from pyNN_neurongpu.engine.gpu_step import GpuStep
+from pyNN_neurongpu.engine.models import MODELS
+
+NVCC = shutil.which("nvcc")
+pytestmark = pytest.mark.skipif(NVCC is None, reason="nvcc is not installed")
+
+STATIC = ["delivery.cu", "spike_source_array.cu"]
+FRAGMENT_MODELS = sorted(name for name, m in MODELS.items()
+                         if m.kernel and getattr(m, "kernel_kind", "fragment") == "fragment")
+
+
+def nvcc(source, tmp_path, name):
+    path = tmp_path / f"{name}.cu"
+    path.write_text(source)
+    result = subprocess.run([NVCC, "-arch=sm_90", "-c", "-o", str(tmp_path / f"{name}.o"),
+                             f"-I{kernels.cuda_dir()}", "--fmad=false", "-std=c++17", str(path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def fields_of(model_name, dtype):
+    """(name, dtype, writable) as the GPU step builds them, from a one-neuron CPU group."""
+    net = Network(Backend("cpu", dtype), dt=0.1)
+    group = net.add_neurons(model_name, 1).group
+    group.prepare()
+    model = group.model
+    fields = [(n, group.params[n].dtype, False) for n in model.parameters
+              if n not in model.sequence_parameters]
+    fields += [(n, np.asarray(v).dtype, False) for n, v in group.derived.items()]
+    fields += [(n, a.dtype, True) for n, a in group.state.items()]
+    return model, fields
+
+
+@pytest.mark.parametrize("real", ["double", "float"])
+@pytest.mark.parametrize("filename", STATIC)
+def test_static_kernels_compile(filename, real, tmp_path):
+    nvcc(kernels.static_source(filename, real), tmp_path, filename[:-3])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("model_name", FRAGMENT_MODELS)
+def test_generated_neuron_kernels_compile(model_name, dtype, tmp_path):
+    model, fields = fields_of(model_name, dtype)
+    source = kernels.neuron_kernel_source(model, fields, kernels.c_type(dtype))
+    nvcc(source, tmp_path, model_name)
+
+
+def test_every_family_has_a_gpu_kernel():
+    net = Network(Backend("cpu"), dt=0.1)
+    for name in MODELS:
+        net.add_neurons(name, 1)
+    assert GpuStep.supports(net)
