@@ -248,3 +248,37 @@ def test_reset_restarts_sources(sim):
             assert np.concatenate(ts).max() <= 10.0 + 1e-9
     # a new realisation after the reset, not a replay
     assert not same(trains(gam, 0), trains(gam, 1))
+
+
+def test_populations_sharing_a_family_keep_their_statistics(sim):
+    """Populations of one family are simulated together; each keeps its own process."""
+    slow = sim.Population(300, sim.SpikeSourcePoissonRefractory(rate=50.0, tau_refrac=5.0))
+    fast = sim.Population(20, sim.SpikeSourcePoissonRefractory(rate=5000.0, tau_refrac=0.05))
+    plain = sim.Population(100, sim.SpikeSourcePoissonRefractory(rate=100.0, tau_refrac=0.0))
+    g1 = sim.Population(100, sim.SpikeSourceGamma(alpha=1, beta=100.0))
+    g2 = sim.Population(100, sim.SpikeSourceGamma(alpha=5, beta=500.0))
+    for p in (slow, fast, plain, g1, g2):
+        p.record("spikes")
+    sim.run(500.0)
+    for p, rate in ((slow, 50.0), (fast, 5000.0), (plain, 100.0), (g1, 100.0), (g2, 100.0)):
+        assert_poisson_count(counts(p).sum(), rate * 0.5 * p.size)
+    assert pooled_isis(trains(slow)).min() >= 5.0 - 1e-9
+    cv = [np.std(i) / np.mean(i) for i in (pooled_isis(trains(g1)), pooled_isis(trains(g2)))]
+    assert abs(cv[0] - 1.0) < 0.06 and abs(cv[1] - 1 / np.sqrt(5)) < 0.06
+
+
+def test_renewal_sources_follow_changes_between_runs(sim):
+    gam = sim.Population(200, sim.SpikeSourceGamma(alpha=2, beta=100.0))
+    ppd = sim.Population(200, sim.SpikeSourcePoissonRefractory(rate=50.0, tau_refrac=10.0))
+    for p in (gam, ppd):
+        p.record("spikes")
+    sim.run(200.0)
+    gam.set(alpha=4, beta=1600.0)   # 50 Hz -> 400 Hz
+    ppd.set(rate=400.0, tau_refrac=1.0)
+    sim.run(200.0)
+    for p, before, after in ((gam, 50.0, 400.0), (ppd, 50.0, 400.0)):
+        ts = trains(p)
+        assert_poisson_count(sum(np.sum(t <= 200.0) for t in ts), before * 0.2 * p.size)
+        assert_poisson_count(sum(np.sum(t > 200.0) for t in ts), after * 0.2 * p.size)
+    late = [t[t > 200.3] for t in trains(ppd)]
+    assert pooled_isis(late).min() >= 1.0 - 1e-9

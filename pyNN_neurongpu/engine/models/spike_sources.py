@@ -207,7 +207,9 @@ class PoissonRefractorySourceModel(NeuronModel):
     inside each step (several spikes per step when tau_refrac < dt); each
     spike is stamped with the end of its step, so recorded intervals are at
     least tau_refrac when tau_refrac is a multiple of dt. It starts in its
-    stationary state and only advances while the source is active.
+    stationary state and only advances while the source is active. A step
+    costs ceil(dt / tau_refrac) draws per neuron for the family's smallest
+    positive tau_refrac (tau_refrac = 0 is a plain Poisson process).
     """
     name = "poisson_refractory_source"
     parameters = {
@@ -247,6 +249,8 @@ class PoissonRefractorySourceModel(NeuronModel):
                 "poisson": tau == 0, "p_dead": rate * tau * (dt / 1000.0)}
 
     def prepare_run(self, backend, group, first_step):
+        dead = group.state["dead"]
+        dead[...] = backend.xp.minimum(dead, group.derived["tau"])  # tau_refrac may have shrunk
         return {"prime": not bool(group.state["primed"].all())}
 
     def update(self, ctx: StepContext):
