@@ -6,6 +6,12 @@ import pytest
 from pyNN import errors
 
 
+@pytest.fixture(autouse=True)
+def seeded(sim):
+    """A fixed seed: the statistical checks (4 sigma) give the same verdict every run."""
+    sim.setup(timestep=0.1, backend=sim.test_backend, precision="float64", rng_seed=2024)
+
+
 def trains(pop, segment=0):
     """Spike times per neuron (a time repeats once per multiplicity)."""
     return [st.magnitude.copy() for st in pop.get_data().segments[segment].spiketrains]
