@@ -6,6 +6,7 @@ lives entirely on one device in one precision.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 
@@ -61,15 +62,16 @@ class RandomStream:
     """
 
     def __init__(self, xp, seed: int, name: str):
-        # a stable 32-bit key from the stream name, so streams are independent
-        key = int.from_bytes(name.encode()[:16].ljust(16, b"\0"), "little") % (2**31)
+        # the whole name, hashed, keys the stream: distinct names give independent streams
+        key = list(hashlib.blake2b(name.encode(), digest_size=16).digest())
         self.xp = xp
         self.seed = seed
         self.name = name
+        entropy = np.random.SeedSequence([seed, *key])
         if xp is np:
-            self._gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, key])))
+            self._gen = np.random.Generator(np.random.PCG64(entropy))
         else:
-            sub = int(np.random.SeedSequence([seed, key]).generate_state(1)[0])
+            sub = int(entropy.generate_state(1)[0])
             self._gen = xp.random.Generator(xp.random.XORWOW(sub))
 
     def uniform(self, size, dtype=np.float64):

@@ -61,10 +61,12 @@ class NeuronGroup:
         """Add `n` neurons; returns the local index of the first one."""
         xp = self.backend.xp
         offset = self.size
-        for name in self.params:
+        trial = {}
+        for name, column in self.params.items():
             value = params.get(name, self.model.parameters[name].default)
-            self.params[name] = xp.concatenate(
-                [self.params[name], self._column(value, n, self.backend.float)])
+            trial[name] = xp.concatenate([column, self._column(value, n, self.backend.float)])
+        self.model.check(trial)  # nothing changes if the values are bad
+        self.params = trial
         for name in self.sequences:
             value = params.get(name)
             seqs = [np.zeros(0)] * n if value is None else [np.asarray(v, float) for v in value]
@@ -94,6 +96,25 @@ class NeuronGroup:
         return arr
 
     # -- parameters and state --------------------------------------------------------
+    def set_params(self, local, values: dict):
+        """Set several parameters of the neurons `local` at once; the model checks the
+        result as a whole, and nothing changes if it is rejected."""
+        numeric = {k: v for k, v in values.items() if k not in self.sequences}
+        unknown = set(values) - set(self.sequences) - set(self.params)
+        if unknown:
+            raise KeyError(f"{self.model.name} has no parameter {sorted(unknown)[0]!r}")
+        if numeric:
+            trial = dict(self.params)
+            index = self.backend.asarray(local)
+            for name, v in numeric.items():
+                trial[name] = trial[name].copy()
+                trial[name][index] = self.backend.asarray(v, dtype=self.backend.float)
+            self.model.check(trial)
+            self.params = trial
+        for name in set(values) & set(self.sequences):
+            self.set_param(name, local, values[name])
+        self.derived = None
+
     def set_param(self, name: str, local, values):
         if name in self.sequences:
             seqs = self.sequences[name]

@@ -48,7 +48,9 @@ class SpikeRecorder:
         if not self.active:
             return
         if self._buf is None:
-            self._buf = self.backend.zeros((CHUNK_STEPS, self.local.size), dtype=np.uint8)
+            # a neuron fires at most once a step; a source's count may exceed 255
+            dtype = np.uint16 if self.group.model.spike_source else np.uint8
+            self._buf = self.backend.zeros((CHUNK_STEPS, self.local.size), dtype=dtype)
             self._buf_steps = np.zeros(CHUNK_STEPS, dtype=np.int64)
             self._k = 0
         self._buf[self._k] = counts[self._local_dev]

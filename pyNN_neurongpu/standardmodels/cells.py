@@ -9,3 +9,6 @@ SpikeSourceArray = engine_cell_type(cells.SpikeSourceArray, "spike_source_array"
                                     __module__=__name__)
 SpikeSourcePoisson = engine_cell_type(cells.SpikeSourcePoisson, "poisson_source",
                                       __module__=__name__)
+SpikeSourceGamma = engine_cell_type(cells.SpikeSourceGamma, "gamma_source", __module__=__name__)
+SpikeSourcePoissonRefractory = engine_cell_type(cells.SpikeSourcePoissonRefractory,
+                                                "poisson_refractory_source", __module__=__name__)

@@ -2,7 +2,12 @@
 
 from .base import NeuronModel, StepContext, Var
 from .iaf_psc_exp import IafPscExp
-from .spike_sources import PoissonSourceModel, SpikeSourceArrayModel
+from .spike_sources import (
+    GammaSourceModel,
+    PoissonRefractorySourceModel,
+    PoissonSourceModel,
+    SpikeSourceArrayModel,
+)
 
 MODELS: dict[str, NeuronModel] = {}
 
@@ -13,7 +18,8 @@ def register(model_class):
     return model_class
 
 
-for _cls in (IafPscExp, SpikeSourceArrayModel, PoissonSourceModel):
+for _cls in (IafPscExp, SpikeSourceArrayModel, PoissonSourceModel, GammaSourceModel,
+             PoissonRefractorySourceModel):
     register(_cls)
 
 
