@@ -1,6 +1,5 @@
-// poisson_source: a Poisson-distributed number of spikes per step while active
-// (reference: pyNN_neurongpu/engine/models/spike_sources.py).
-const double t = step * dt;
-if (t + 1e-9 >= start && t + 1e-9 < start + duration) {
+// poisson_source: a Poisson-distributed number of spikes in each active step
+// (reference and declaration: pyNN_neurongpu/engine/models/spike_sources.py).
+if (step >= first && step <= last) {
     n_spikes = poisson_count(rng, lam);
 }

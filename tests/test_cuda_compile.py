@@ -35,12 +35,8 @@ def fields_of(model_name, dtype):
     net = Network(Backend("cpu", dtype), dt=0.1)
     group = net.add_neurons(model_name, 1).group
     group.prepare()
-    model = group.model
-    fields = [(n, group.params[n].dtype, False) for n in model.parameters
-              if n not in model.sequence_parameters]
-    fields += [(n, np.asarray(v).dtype, False) for n, v in group.derived.items()]
-    fields += [(n, a.dtype, True) for n, a in group.state.items()]
-    return model, fields
+    fields, _ = kernels.kernel_fields(np, group)
+    return group.model, fields
 
 
 @pytest.mark.parametrize("real", ["double", "float"])

@@ -52,20 +52,7 @@ class _Family:
 
     def _prepare_kernel(self, runner):
         backend, group, model = runner.backend, self.group, self.group.model
-        xp = backend.xp
-        fields, arrays = [], []
-        for name in model.parameters:
-            if name in model.sequence_parameters:
-                continue
-            fields.append((name, group.params[name].dtype, False))
-            arrays.append(group.params[name])
-        for name, value in group.derived.items():
-            arr = xp.ascontiguousarray(xp.broadcast_to(xp.asarray(value), (self.n,)))
-            fields.append((name, arr.dtype, False))
-            arrays.append(arr)
-        for name, arr in group.state.items():
-            fields.append((name, arr.dtype, True))
-            arrays.append(arr)
+        fields, arrays = kernels.kernel_fields(backend.xp, group)
         self.arrays = arrays  # keep them alive while their pointers are in use
         self.pointers = kernels.pointer_table(backend, arrays)
         source = kernels.neuron_kernel_source(model, fields, kernels.c_type(backend.float))
@@ -75,7 +62,7 @@ class _Family:
     def _prepare_schedule(self, runner):
         backend, group = runner.backend, self.group
         xp = backend.xp
-        extra = group.model.prepare_run(backend, group, runner.net.step)
+        extra = group.extra or group.model.prepare_run(backend, group, runner.net.step)
         steps = np.asarray(extra["steps"], dtype=np.int64)
         local = backend.to_host(extra["local"]).astype(np.int32)
         first = runner.net.step

@@ -35,11 +35,37 @@ def c_type(dtype) -> str:
     dtype = np.dtype(dtype)
     return {np.dtype(np.float64): "double", np.dtype(np.float32): "float",
             np.dtype(np.int32): "int", np.dtype(np.int64): "long long",
-            np.dtype(np.int8): "signed char", np.dtype(np.uint8): "unsigned char"}[dtype]
+            np.dtype(np.int8): "signed char", np.dtype(np.uint8): "unsigned char",
+            np.dtype(np.uint16): "unsigned short", np.dtype(np.bool_): "bool"}[dtype]
 
 
 # ---------------------------------------------------------------------------------------
 # generation
+
+def kernel_fields(xp, group):
+    """The per-neuron arrays a family's kernel reads and writes, with their names.
+
+    Returns (fields, arrays): fields are (name, dtype, writable) in pointer-table order:
+    parameters, derived quantities (a derived name shadows a parameter of the same
+    name), then state. Scalars among the derived quantities are broadcast.
+    """
+    model = group.model
+    n = group.size
+    fields, arrays = [], []
+    for name in model.parameters:
+        if name in model.sequence_parameters or name in group.derived:
+            continue
+        fields.append((name, group.params[name].dtype, False))
+        arrays.append(group.params[name])
+    for name, value in group.derived.items():
+        arr = xp.ascontiguousarray(xp.broadcast_to(xp.asarray(value), (n,)))
+        fields.append((name, arr.dtype, False))
+        arrays.append(arr)
+    for name, arr in group.state.items():
+        fields.append((name, arr.dtype, True))
+        arrays.append(arr)
+    return fields, arrays
+
 
 def neuron_kernel_source(model, fields: list[tuple[str, object, bool]], real: str) -> str:
     """CUDA source of the update kernel of `model`.
