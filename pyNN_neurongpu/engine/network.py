@@ -31,6 +31,7 @@ from .stimuli import CurrentStimulus
 logger = logging.getLogger("pyNN_neurongpu")
 
 RUN_BLOCK = 1024  # steps whose stimulus currents are prepared at once
+STIM_BLOCK_VALUES = 1 << 22  # cap on per-target stimulus values prepared at once
 
 
 class NeuronGroup:
@@ -289,7 +290,7 @@ class Network:
         """Per family: list of (local index array, currents (n_steps[, n_t]))."""
         block = {}
         for stim in self.stimuli:
-            if stim.targets.size == 0:
+            if not stim.begin_block(first_step):
                 continue
             values = stim.values(self.backend, first_step, n_steps, self.dt)
             gidx, local = self.group_of(stim.targets)
@@ -315,8 +316,14 @@ class Network:
             if rec.due(self.step):
                 rec.sample(self.step)
         end = self.step + n_steps
+        width = sum(s.n_targets for s in self.stimuli if s.per_target)
+        max_block = max(1, min(RUN_BLOCK, STIM_BLOCK_VALUES // max(width, 1)))
         while self.step < end:
-            block_len = min(RUN_BLOCK, end - self.step)
+            block_len = min(max_block, end - self.step)
+            for s in self.stimuli:  # targets join a stimulus only at a block's start
+                joins = s.next_target_step(self.step)
+                if joins is not None:
+                    block_len = min(block_len, joins - self.step)
             stim = self._stimulus_block(self.step, block_len)
             for k in range(block_len):
                 self._advance(groups, stim, k)
