@@ -32,6 +32,7 @@ from .stimuli import CurrentStimulus
 logger = logging.getLogger("pyNN_neurongpu")
 
 RUN_BLOCK = 1024  # steps whose stimulus currents are prepared at once
+STIM_BLOCK_VALUES = 1 << 22  # cap on per-target stimulus values prepared at once
 
 
 class NeuronGroup:
@@ -315,20 +316,36 @@ class Network:
         self._n_slots = n_slots
 
     def _stimulus_block(self, first_step: int, n_steps: int):
-        """Per family: list of (local index array, currents (n_steps[, n_t]))."""
-        block = {}
+        """Per family: at most two (local indices, currents (n_steps, n_columns), column
+        of each target or None) entries, so each step costs one or two scatter-adds
+        however many stimuli there are. Currents common to all targets of a stimulus
+        take one column per stimulus; per-target currents one column per target."""
+        backend = self.backend
+        common, own = {}, {}
         for stim in self.stimuli:
+            if not stim.begin_block(first_step):
+                continue
+            values = stim.values(backend, first_step, n_steps, self.dt)
             if stim.targets.size == 0:
                 continue
-            values = stim.values(self.backend, first_step, n_steps, self.dt)
             gidx, local = self.group_of(stim.targets)
             for gi in np.unique(gidx):
                 sel = gidx == gi
                 if values.ndim == 1:
-                    v = values
+                    common.setdefault(int(gi), []).append((local[sel], values))
                 else:
-                    v = values[:, self.backend.asarray(np.nonzero(sel)[0])]
-                block.setdefault(int(gi), []).append((self.backend.asarray(local[sel]), v))
+                    columns = values[:, backend.asarray(np.nonzero(sel)[0])]
+                    own.setdefault(int(gi), []).append((local[sel], columns))
+        block = {}
+        for gi, parts in common.items():
+            which = np.repeat(np.arange(len(parts)), [local.size for local, _ in parts])
+            block[gi] = [(backend.asarray(np.concatenate([local for local, _ in parts])),
+                          backend.xp.stack([v for _, v in parts], axis=1),
+                          backend.asarray(which))]
+        for gi, parts in own.items():
+            block.setdefault(gi, []).append(
+                (backend.asarray(np.concatenate([local for local, _ in parts])),
+                 backend.xp.concatenate([v for _, v in parts], axis=1), None))
         return block
 
     def run(self, n_steps: int):
@@ -348,8 +365,14 @@ class Network:
             GpuStep(self, n_steps, use_graphs=self.use_graphs).run()
             return
         end = self.step + n_steps
+        width = sum(s.n_targets for s in self.stimuli if s.per_target)
+        max_block = max(1, min(RUN_BLOCK, STIM_BLOCK_VALUES // max(width, 1)))
         while self.step < end:
-            block_len = min(RUN_BLOCK, end - self.step)
+            block_len = min(max_block, end - self.step)
+            for s in self.stimuli:  # targets join a stimulus only at a block's start
+                joins = s.next_target_step(self.step)
+                if joins is not None:
+                    block_len = min(block_len, joins - self.step)
             stim = self._stimulus_block(self.step, block_len)
             for k in range(block_len):
                 self._advance(groups, stim, k)
@@ -371,8 +394,9 @@ class Network:
         for g in groups:
             inputs = g.ring.take(step) if g.ring is not None else None
             i_stim = xp.zeros(g.size, dtype=self.backend.float)
-            for local, values in stim.get(g.index, ()):
-                self.backend.scatter_add(i_stim, local, values[k])
+            for local, values, which in stim.get(g.index, ()):
+                row = values[k]
+                self.backend.scatter_add(i_stim, local, row if which is None else row[which])
             ctx = StepContext(xp=xp, dt=self.dt, step=step, params=g.params,
                               derived=g.derived, state=g.state, inputs=inputs,
                               i_stim=i_stim, rng=self.backend.rng(f"neurons:{g.model.name}"),
