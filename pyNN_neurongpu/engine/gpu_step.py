@@ -121,30 +121,29 @@ class _StimulusSet:
         self.family = family
         self.pairs = None
 
-    def set_block(self, runner, entries):
+    def set_block(self, runner, entries) -> bool:
+        """Upload a block's currents; True if the device buffers had to be reallocated
+        (a captured graph then refers to stale buffers)."""
         backend = runner.backend
         xp = backend.xp
         if not entries:
+            changed = self.pairs is not None
             self.pairs = None
-            return
+            return changed
         targets, columns = [], []
-        for local, values in entries:
-            local = xp.asarray(local)
-            targets.append(local.astype(np.int32))
-            if values.ndim == 1:
-                columns.append(xp.repeat(values[:, None], local.shape[0], axis=1))
-            else:
-                columns.append(values)
+        for local, values, which in entries:
+            targets.append(xp.asarray(local).astype(np.int32))
+            columns.append(values if which is None else values[:, which])
         targets = xp.concatenate(targets)
-        values = xp.ascontiguousarray(xp.concatenate(columns, axis=1).astype(backend.float))
-        full = xp.zeros((runner.chunk, targets.shape[0]), dtype=backend.float)
-        full[:values.shape[0]] = values
+        values = xp.concatenate(columns, axis=1).astype(backend.float)
         if self.pairs is None or self.pairs.shape[0] != targets.shape[0]:
             self.pairs = targets
-            self.values = full
-        else:
-            self.pairs[...] = targets
-            self.values[...] = full
+            self.values = xp.zeros((runner.chunk, targets.shape[0]), dtype=backend.float)
+            self.values[:values.shape[0]] = values
+            return True
+        self.pairs[...] = targets
+        self.values[:values.shape[0]] = values
+        return False
 
     def launch(self, runner):
         if self.pairs is None:
@@ -283,7 +282,12 @@ class GpuStep:
             while net.step < end:
                 start = net.step
                 k = min(self.chunk, end - start)
-                self._begin_chunk(start, k)
+                for stim in net.stimuli:  # targets join a stimulus only at a block's start
+                    joins = stim.next_target_step(start)
+                    if joins is not None:
+                        k = min(k, joins - start)
+                if self._begin_chunk(start, k):
+                    graph = None
                 if self.use_graphs and k == self.chunk:
                     if graph is None:
                         stream.begin_capture()
@@ -298,14 +302,17 @@ class GpuStep:
                 net.step = start + k
                 self._end_chunk(start, k)
 
-    def _begin_chunk(self, start, k):
+    def _begin_chunk(self, start, k) -> bool:
+        """Prepare a chunk; True if buffers were reallocated (re-capture the graph)."""
         self.block_first[...] = start
         blocks = self.net._stimulus_block(start, k)
+        realloc = False
         for gi, stim in self.stimuli.items():
-            stim.set_block(self, blocks.get(gi, []))
+            realloc |= stim.set_block(self, blocks.get(gi, []))
         for sampler in self.samplers:
             sampler.begin_chunk(start)
         self.cupy.cuda.get_current_stream().synchronize()
+        return realloc
 
     def _end_chunk(self, start, k):
         for fam in self.families:
