@@ -81,8 +81,7 @@ class PopulationMixin:
         updates = {name: _to_engine_values(name, value, group.model)
                    for name, value in parameter_space.items()}
         try:
-            for name, value in updates.items():
-                group.set_param(name, local, value)
+            group.set_params(local, updates)
         except ValueError as err:
             raise errors.InvalidParameterValueError(str(err)) from None
 

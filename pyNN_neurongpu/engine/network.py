@@ -60,15 +60,21 @@ class NeuronGroup:
         """Add `n` neurons; returns the local index of the first one."""
         xp = self.backend.xp
         offset = self.size
-        for name in self.params:
-            value = params.get(name, self.model.parameters[name].default)
-            self.params[name] = xp.concatenate(
-                [self.params[name], self._column(value, n, self.backend.float)])
+        # build and check the new neurons' values before anything changes
+        columns = {name: self._column(params.get(name, self.model.parameters[name].default),
+                                      n, self.backend.float)
+                   for name in self.params}
+        sequences = {}
         for name in self.sequences:
             value = params.get(name)
             seqs = [np.zeros(0)] * n if value is None else [np.asarray(v, float) for v in value]
             if len(seqs) != n:
                 raise ValueError(f"{name} needs one sequence per neuron")
+            sequences[name] = seqs
+        self.model.check(columns)
+        for name, column in columns.items():
+            self.params[name] = xp.concatenate([self.params[name], column])
+        for name, seqs in sequences.items():
             self.sequences[name].extend(seqs)
         for name, var in self.model.state.items():
             value = initial.get(name, var.default)
@@ -114,6 +120,27 @@ class NeuronGroup:
             raise KeyError(f"{self.model.name} has no parameter {name!r}")
         self.derived = None
 
+    def set_params(self, local, updates: dict):
+        """Set several parameters of the neurons `local` at once: all values are
+        checked first, and nothing changes if any is invalid."""
+        unknown = [name for name in updates
+                   if name not in self.params and name not in self.sequences]
+        if unknown:
+            raise KeyError(f"{self.model.name} has no parameter {unknown[0]!r}")
+        trial = dict(self.params)
+        index = self.backend.asarray(local)
+        for name, values in updates.items():
+            if name in self.params:
+                new = self.params[name].copy()
+                new[index] = self.backend.asarray(values, dtype=self.backend.float)
+                trial[name] = new
+        self.model.check(trial)
+        for name, values in updates.items():
+            if name in self.sequences:
+                self.set_param(name, local, values)
+        self.params = trial
+        self.derived = None
+
     def get_param(self, name: str, local):
         if name in self.sequences:
             return [self.sequences[name][i] for i in np.atleast_1d(local).tolist()]
@@ -129,9 +156,16 @@ class NeuronGroup:
         return self.backend.to_host(self.state[name][self.backend.asarray(local)])
 
     def prepare(self):
+        """Compute the model's derived quantities (in float64, stored in the backend's
+        precision) if parameters changed since the last call."""
         if self.derived is None:
             self.model.check(self.params)
-            self.derived = self.model.prepare(self.backend.xp, self.params, self.dt)
+            xp = self.backend.xp
+            wide = {k: v.astype(np.float64) for k, v in self.params.items()}
+            derived = self.model.prepare(xp, wide, self.dt)
+            self.derived = {k: (v.astype(self.backend.float)
+                                if getattr(v, "dtype", None) == np.float64 else v)
+                            for k, v in derived.items()}
 
 
 @dataclass
