@@ -1,5 +1,6 @@
-"""IF_curr_alpha, IF_curr_delta, IF_cond_exp and IF_cond_alpha against pyNN.nest
-(iaf_psc_alpha, iaf_psc_delta, iaf_cond_exp, iaf_cond_alpha), spike for spike.
+"""The LIF family against pyNN.nest (IF_curr_exp, IF_curr_alpha, IF_curr_delta,
+IF_cond_exp, IF_cond_alpha -> iaf_psc_exp, iaf_psc_alpha, iaf_psc_delta, iaf_cond_exp,
+iaf_cond_alpha), spike for spike.
 
 Five neurons per model differ in i_offset, refractory period (0, one step, a
 non-multiple of the step, long), membrane and synaptic time constants (tau_syn
@@ -28,16 +29,18 @@ CURRENT_SYN = dict(tau_syn_E=[0.5, 3.0, 10.0, 10.0 + 1e-9, 2.0],
 COND_SYN = dict(tau_syn_E=[0.5, 3.0, 0.2, 10.0, 2.0], tau_syn_I=[2.0, 10.0, 1.0, 10.0, 20.0],
                 e_rev_I=[-70.0, -75.0, -80.0, -70.0, -70.0])
 CELL_PARAMETERS = {
+    "IF_curr_exp": dict(COMMON, **CURRENT_SYN),
     "IF_curr_alpha": dict(COMMON, **CURRENT_SYN),
     "IF_curr_delta": dict(COMMON),
     "IF_cond_exp": dict(COMMON, **COND_SYN),
     "IF_cond_alpha": dict(COMMON, **COND_SYN),
 }
 # (excitatory, inhibitory) weights: nA, mV (IF_curr_delta) or uS
-WEIGHTS = {"IF_curr_alpha": (2.0, -1.0), "IF_curr_delta": (6.0, -3.0),
+WEIGHTS = {"IF_curr_exp": (2.0, -1.0), "IF_curr_alpha": (2.0, -1.0), "IF_curr_delta": (6.0, -3.0),
            "IF_cond_exp": (0.05, 0.1), "IF_cond_alpha": (0.04, 0.08)}
 STRONG_WEIGHTS = {"IF_cond_exp": (1.5, 2.0), "IF_cond_alpha": (1.0, 2.0)}
-TRACES = {"IF_curr_alpha": ("v", "isyn_exc", "isyn_inh"), "IF_curr_delta": ("v",),
+TRACES = {"IF_curr_exp": ("v", "isyn_exc", "isyn_inh"),
+          "IF_curr_alpha": ("v", "isyn_exc", "isyn_inh"), "IF_curr_delta": ("v",),
           "IF_cond_exp": ("v", "gsyn_exc", "gsyn_inh"),
           "IF_cond_alpha": ("v", "gsyn_exc", "gsyn_inh")}
 # NEST recordable and the factor to PyNN units, for the multimeter
@@ -132,7 +135,7 @@ COND_TOL = {"v": 1e-8, "gsyn_exc": 1e-12, "gsyn_inh": 1e-12}
 COND_STRONG_TOL = {"v": 1e-3, "gsyn_exc": 1e-9, "gsyn_inh": 1e-9}
 
 
-@pytest.mark.parametrize("cell", ["IF_curr_alpha", "IF_curr_delta"])
+@pytest.mark.parametrize("cell", ["IF_curr_exp", "IF_curr_alpha", "IF_curr_delta"])
 def test_current_based_matches_nest(sim, nest_sim, cell):
     ours = build_and_run(sim, cell, WEIGHTS[cell], {"backend": sim.test_backend})
     theirs = build_and_run(nest_sim, cell, WEIGHTS[cell], {"spike_precision": "on_grid"})
