@@ -95,6 +95,7 @@ def neuron_kernel_source(model, fields: list[tuple[str, object, bool]], real: st
     lines = [
         f"#define NEURONGPU_REAL {real}",
         '#include "neurongpu_common.cuh"',
+        '#include "rkf45.cuh"',
         f'extern "C" __global__ void {model.kernel}(',
         "    const unsigned long long* __restrict__ P, const int n,",
         "    const long long* __restrict__ clock, const double dt,",

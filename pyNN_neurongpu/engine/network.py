@@ -62,17 +62,21 @@ class NeuronGroup:
         """Add `n` neurons; returns the local index of the first one."""
         xp = self.backend.xp
         offset = self.size
-        trial = {}
-        for name, column in self.params.items():
-            value = params.get(name, self.model.parameters[name].default)
-            trial[name] = xp.concatenate([column, self._column(value, n, self.backend.float)])
-        self.model.check(trial)  # nothing changes if the values are bad
-        self.params = trial
+        # build and check the new neurons' values before anything changes
+        columns = {name: self._column(params.get(name, self.model.parameters[name].default),
+                                      n, self.backend.float)
+                   for name in self.params}
+        sequences = {}
         for name in self.sequences:
             value = params.get(name)
             seqs = [np.zeros(0)] * n if value is None else [np.asarray(v, float) for v in value]
             if len(seqs) != n:
                 raise ValueError(f"{name} needs one sequence per neuron")
+            sequences[name] = seqs
+        self._check(columns)
+        for name, column in columns.items():
+            self.params[name] = xp.concatenate([self.params[name], column])
+        for name, seqs in sequences.items():
             self.sequences[name].extend(seqs)
         for name, var in self.model.state.items():
             value = initial.get(name, var.default)
@@ -97,25 +101,6 @@ class NeuronGroup:
         return arr
 
     # -- parameters and state --------------------------------------------------------
-    def set_params(self, local, values: dict):
-        """Set several parameters of the neurons `local` at once; the model checks the
-        result as a whole, and nothing changes if it is rejected."""
-        numeric = {k: v for k, v in values.items() if k not in self.sequences}
-        unknown = set(values) - set(self.sequences) - set(self.params)
-        if unknown:
-            raise KeyError(f"{self.model.name} has no parameter {sorted(unknown)[0]!r}")
-        if numeric:
-            trial = dict(self.params)
-            index = self.backend.asarray(local)
-            for name, v in numeric.items():
-                trial[name] = trial[name].copy()
-                trial[name][index] = self.backend.asarray(v, dtype=self.backend.float)
-            self.model.check(trial)
-            self.params = trial
-        for name in set(values) & set(self.sequences):
-            self.set_param(name, local, values[name])
-        self.derived = None
-
     def set_param(self, name: str, local, values):
         if name in self.sequences:
             seqs = self.sequences[name]
@@ -137,6 +122,27 @@ class NeuronGroup:
             raise KeyError(f"{self.model.name} has no parameter {name!r}")
         self.derived = None
 
+    def set_params(self, local, updates: dict):
+        """Set several parameters of the neurons `local` at once: all values are
+        checked first, and nothing changes if any is invalid."""
+        unknown = [name for name in updates
+                   if name not in self.params and name not in self.sequences]
+        if unknown:
+            raise KeyError(f"{self.model.name} has no parameter {unknown[0]!r}")
+        trial = dict(self.params)
+        index = self.backend.asarray(local)
+        for name, values in updates.items():
+            if name in self.params:
+                new = self.params[name].copy()
+                new[index] = self.backend.asarray(values, dtype=self.backend.float)
+                trial[name] = new
+        self._check(trial)
+        for name, values in updates.items():
+            if name in self.sequences:
+                self.set_param(name, local, values)
+        self.params = trial
+        self.derived = None
+
     def get_param(self, name: str, local):
         if name in self.sequences:
             return [self.sequences[name][i] for i in np.atleast_1d(local).tolist()]
@@ -156,9 +162,16 @@ class NeuronGroup:
         self.model.check({k: self.backend.to_host(v) for k, v in params.items()})
 
     def prepare(self):
+        """Compute the model's derived quantities (in float64, stored in the backend's
+        precision) if parameters changed since the last call."""
         if self.derived is None:
             self._check(self.params)
-            self.derived = self.model.prepare(self.backend.xp, self.params, self.dt)
+            xp = self.backend.xp
+            wide = {k: v.astype(np.float64) for k, v in self.params.items()}
+            derived = self.model.prepare(xp, wide, self.dt)
+            self.derived = {k: (v.astype(self.backend.float)
+                                if getattr(v, "dtype", None) == np.float64 else v)
+                            for k, v in derived.items()}
 
 
 @dataclass

@@ -27,6 +27,11 @@ def engine_cell_type(pynn_class, engine_model: str, **attributes):
     if missing_state:
         raise TypeError(f"engine model {engine_model} lacks state variables "
                         f"{sorted(missing_state)} of {pynn_class.__name__}")
+    if model.receptors and pynn_class.conductance_based != model.conductance_based:
+        def kind(flag):
+            return "conductance-based" if flag else "current-based"
+        raise TypeError(f"{pynn_class.__name__} is {kind(pynn_class.conductance_based)}, "
+                        f"engine model {engine_model} is {kind(model.conductance_based)}")
     namespace = {
         "__doc__": pynn_class.__doc__,
         "__module__": attributes.pop("__module__", __name__),

@@ -5,6 +5,10 @@ from pyNN.standardmodels import cells
 from .base import engine_cell_type
 
 IF_curr_exp = engine_cell_type(cells.IF_curr_exp, "iaf_psc_exp", __module__=__name__)
+IF_curr_alpha = engine_cell_type(cells.IF_curr_alpha, "iaf_psc_alpha", __module__=__name__)
+IF_curr_delta = engine_cell_type(cells.IF_curr_delta, "iaf_psc_delta", __module__=__name__)
+IF_cond_exp = engine_cell_type(cells.IF_cond_exp, "iaf_cond_exp", __module__=__name__)
+IF_cond_alpha = engine_cell_type(cells.IF_cond_alpha, "iaf_cond_alpha", __module__=__name__)
 SpikeSourceArray = engine_cell_type(cells.SpikeSourceArray, "spike_source_array",
                                     __module__=__name__)
 SpikeSourcePoisson = engine_cell_type(cells.SpikeSourcePoisson, "poisson_source",

@@ -1,6 +1,10 @@
 """Neuron-model families of the engine, one module each, registered by name."""
 
 from .base import NeuronModel, StepContext, Var
+from .iaf_cond_alpha import IafCondAlpha
+from .iaf_cond_exp import IafCondExp
+from .iaf_psc_alpha import IafPscAlpha
+from .iaf_psc_delta import IafPscDelta
 from .iaf_psc_exp import IafPscExp
 from .spike_sources import (
     GammaSourceModel,
@@ -18,7 +22,8 @@ def register(model_class):
     return model_class
 
 
-for _cls in (IafPscExp, SpikeSourceArrayModel, PoissonSourceModel, GammaSourceModel,
+for _cls in (IafPscExp, IafPscAlpha, IafPscDelta, IafCondExp, IafCondAlpha,
+             SpikeSourceArrayModel, PoissonSourceModel, GammaSourceModel,
              PoissonRefractorySourceModel):
     register(_cls)
 

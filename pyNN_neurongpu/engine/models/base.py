@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# NEST's default time resolution of its internal clock (tics per millisecond)
+TICS_PER_MS = 1000.0
+
 
 @dataclass(frozen=True)
 class Var:
@@ -84,8 +87,14 @@ class NeuronModel:
 
     @staticmethod
     def refractory_steps(xp, t_ref, dt):
-        """Refractory period in whole steps, as NEST counts it (rounded)."""
-        return xp.rint(t_ref / dt).astype(np.int32)
+        """Refractory period in whole steps, as NEST counts it.
+
+        NEST converts t_ref to tics (1 tic = 1 us, rounded half up) and then to
+        steps, rounding up: t_ref = 0.25 ms with dt = 0.1 ms gives 3 steps.
+        """
+        tics_per_step = int(round(dt * TICS_PER_MS))
+        tics = xp.floor(xp.asarray(t_ref, dtype=np.float64) * TICS_PER_MS + 0.5)
+        return ((tics.astype(np.int64) + tics_per_step - 1) // tics_per_step).astype(np.int32)
 
     # -- to be provided by each family --------------------------------------------
     def check(self, params: dict) -> None:
@@ -103,3 +112,27 @@ class NeuronModel:
         """Advance all neurons of the family by one step; return spike counts
         (bool or integer array of length n)."""
         raise NotImplementedError
+
+
+def require_positive(params: dict, *names: str) -> None:
+    """Raise ValueError unless every value of the named parameters is > 0."""
+    for name in names:
+        if _any(~(_array(params[name]) > 0)):
+            raise ValueError(f"{name} must be positive")
+
+
+def require_non_negative(params: dict, *names: str) -> None:
+    """Raise ValueError unless every value of the named parameters is >= 0."""
+    for name in names:
+        if _any(~(_array(params[name]) >= 0)):
+            raise ValueError(f"{name} must not be negative")
+
+
+def _array(value):
+    # numbers and host sequences become NumPy arrays; device arrays stay where they are
+    return value if hasattr(value, "__array_namespace__") or hasattr(value, "device") \
+        else np.asarray(value, dtype=float)
+
+
+def _any(mask) -> bool:
+    return bool(mask.any())

@@ -9,9 +9,7 @@ steps.
 
 from __future__ import annotations
 
-import numpy as np
-
-from .base import NeuronModel, StepContext, Var
+from .base import NeuronModel, StepContext, Var, require_non_negative, require_positive
 from .propagators import propagator_32
 
 
@@ -39,11 +37,8 @@ class IafPscExp(NeuronModel):
     kernel = "iaf_psc_exp_update"
 
     def check(self, p):
-        for name in ("cm", "tau_m", "tau_syn_E", "tau_syn_I"):
-            if np.any(np.asarray(p[name]) <= 0):
-                raise ValueError(f"{name} must be positive")
-        if np.any(np.asarray(p["tau_refrac"]) < 0):
-            raise ValueError("tau_refrac must not be negative")
+        require_positive(p, "cm", "tau_m", "tau_syn_E", "tau_syn_I")
+        require_non_negative(p, "tau_refrac")
 
     def prepare(self, xp, p, dt):
         p22 = xp.exp(-dt / p["tau_m"])
