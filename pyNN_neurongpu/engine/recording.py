@@ -95,7 +95,7 @@ class StateRecorder:
         self.backend = backend
         self.group = group
         self.variable = variable
-        self.local = np.asarray(local_idx, dtype=np.int64)
+        self.local = np.unique(np.asarray(local_idx, dtype=np.int64))  # sorted: columns
         self._local_dev = backend.asarray(self.local)
         self.interval = max(1, int(interval_steps))
         self.last_step = -1
