@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import warnings
 from pathlib import Path
 
 import pytest
@@ -192,9 +193,12 @@ def collect() -> dict:
     finally:
         sys.dont_write_bytecode = dont_write
     unknown = set(KNOWN_MISSING) - set(tests)
-    if unknown:
-        raise RuntimeError(f"KNOWN_MISSING names scenarios that do not exist: {sorted(unknown)}")
+    if unknown:   # e.g. PYNN_SOURCE_DIR points to another PyNN version
+        warnings.warn(f"KNOWN_MISSING names scenarios not found in {folder}: "
+                      f"{sorted(unknown)}", stacklevel=2)
     for test_name, reason in KNOWN_MISSING.items():
+        if test_name not in tests:
+            continue
         tests[test_name] = pytest.mark.xfail(reason=reason, strict=True)(tests[test_name])
     for test_name, test in tests.items():
         # the scenarios call PyNN's deprecated procedural functions on purpose
