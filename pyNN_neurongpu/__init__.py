@@ -31,7 +31,7 @@ from .control import (  # noqa: F401
     setup,
 )
 from .populations import Assembly, Population, PopulationView  # noqa: F401
-from .procedural_api import connect, create, record, record_gsyn, record_v  # noqa: F401
+from .procedural_api import connect, create, record, record_gsyn, record_v, set  # noqa: F401
 from .projections import Projection  # noqa: F401
 from .standardmodels.cells import *  # noqa: F401,F403
 from .standardmodels.electrodes import *  # noqa: F401,F403

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pyNN import common, errors
 from pyNN.parameters import LazyArray, ParameterSpace, Sequence, simplify
+from pyNN.random import RandomDistribution
 from pyNN.standardmodels import StandardCellType
 
 from . import simulator
@@ -96,6 +97,13 @@ class PopulationMixin:
     def _get_cell_initial_value(self, id, variable):
         index = self.id_to_index(id)
         return self.initial_values[variable][index]
+
+    def _set_cell_initial_value(self, id, variable, value):
+        """``population[i].set_initial_value(variable, value)``: one cell, in the engine
+        too (PyNN's generic version only edits the stored initial values)."""
+        values = _evaluate(self.initial_values[variable], self.size).copy()
+        values[self.id_to_index(id)] = value
+        self.initialize(**{variable: values})
 
 
 class PopulationView(PopulationMixin, common.PopulationView):
@@ -194,6 +202,9 @@ class Population(PopulationMixin, common.Population):
         """Set initial values of state variables (numbers, arrays, RandomDistributions or
         functions of the cell index). Random values are drawn once: reset() restores them."""
         for variable, value in initial_values.items():
-            values = _evaluate(LazyArray(value, shape=(self.size,), dtype=float), self.size).copy()
+            lazy = LazyArray(value, shape=(self.size,), dtype=float)
+            values = _evaluate(lazy, self.size).copy()
             self._set_initial_value_array(variable, values)
-            self.initial_values[variable] = LazyArray(values, shape=(self.size,))
+            if isinstance(lazy.base_value, RandomDistribution):
+                lazy = LazyArray(values, shape=(self.size,), dtype=float)
+            self.initial_values[variable] = lazy

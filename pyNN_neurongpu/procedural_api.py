@@ -1,4 +1,4 @@
-"""PyNN's procedural API (create, connect, record) for the neurongpu backend."""
+"""PyNN's procedural API (create, connect, set, record) for the neurongpu backend."""
 
 from pyNN import common
 from pyNN.connectors import FixedProbabilityConnector
@@ -11,6 +11,8 @@ from .standardmodels.synapses import StaticSynapse
 create = common.build_create(Population)
 
 connect = common.build_connect(Projection, FixedProbabilityConnector, StaticSynapse)
+
+set = common.set
 
 record = common.build_record(simulator)
 

@@ -171,9 +171,9 @@ class Projection(common.Projection):
             return
         eps = 1e-9
         low, high = float(delay.min()), float(delay.max())
-        if low < state.min_delay - eps or low < state.dt - eps:
+        if low < state.min_delay_limit - eps:
             raise errors.ConnectionError(
-                f"delay ({low} ms) is below the minimum delay ({state.min_delay} ms)")
+                f"delay ({low} ms) is below the minimum delay ({state.min_delay_limit} ms)")
         if high > state.max_delay_limit + eps:
             raise errors.ConnectionError(
                 f"delay ({high} ms) is above the maximum delay ({state.max_delay_limit} ms)")

@@ -32,7 +32,7 @@ class Recorder(recording.Recorder):
         if not new_ids:
             return
         pop = self.population
-        gids = np.fromiter((int(i) for i in new_ids), dtype=np.int64, count=len(new_ids))
+        gids = np.sort(np.fromiter((int(i) for i in new_ids), dtype=np.int64, count=len(new_ids)))
         _, local = self._network.group_of(gids)
         group = pop._slice_info.group
         if variable.name == "spikes":
@@ -67,7 +67,7 @@ class Recorder(recording.Recorder):
             steps = np.repeat(steps, counts)
             local = np.repeat(local, counts)
         gids = group.gids[local]
-        times = (steps + 1) * self._simulator.state.dt
+        times = self._simulator.state.spike_times_of(steps + 1)
         return gids, times
 
     def _get_spiketimes(self, ids, clear=False):
@@ -77,12 +77,21 @@ class Recorder(recording.Recorder):
         return gids, times
 
     def _get_all_signals(self, variable, ids, clear=False):
+        """Samples of `variable` (rows: t_start, t_start + interval, ... up to now;
+        columns: `ids`); rows from before a cell or variable was recorded are NaN."""
         rec = self._state_recorders.get(variable.name)
         if rec is None or len(ids) == 0:
             return np.array([]), None
         steps, values = rec.data()
         cols = np.searchsorted(rec.local, self._local_of(ids))
-        signals = values[:, cols]
+        state = self._simulator.state
+        start = int(round(float(self._recording_start_time.rescale("ms").magnitude) / state.dt))
+        first = -(-start // rec.interval) * rec.interval
+        expected = np.arange(first, self._network.step + 1, rec.interval)
+        signals = np.full((expected.size, cols.size), np.nan)
+        row = np.searchsorted(expected, steps)
+        valid = (row < expected.size) & (expected[np.minimum(row, expected.size - 1)] == steps)
+        signals[row[valid]] = values[np.ix_(valid, cols)]
         if clear:
             rec.clear(keep_last=True)
         return signals, None

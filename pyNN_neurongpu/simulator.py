@@ -18,6 +18,7 @@ from .engine import Backend, Network
 logger = logging.getLogger("PyNN")
 
 name = "neurongpu"
+NEST_TICS_PER_MS = 1000
 
 
 class ID(int, common.IDMixin):
@@ -37,6 +38,17 @@ class ID(int, common.IDMixin):
         common.IDMixin.__setattr__(self, name, value)
 
 
+def exact_step_ratio(dt: float) -> tuple[int, int]:
+    """(numerator, denominator) with dt == numerator / denominator, the denominator a
+    power of ten where one exists, so that step * numerator / denominator is the
+    double nearest to the decimal time (as NEST's integer tics give it)."""
+    for k in range(10):
+        scaled = dt * 10**k
+        if abs(scaled - round(scaled)) <= 1e-9 * scaled:
+            return int(round(scaled)), 10**k
+    return 0, 0
+
+
 def make_ids(first: int, n: int) -> np.ndarray:
     ids = np.empty(n, dtype=object)
     ids[:] = list(map(ID, range(first, first + n)))
@@ -51,6 +63,7 @@ class State(common.control.BaseState):
         self.mpi_rank = 0
         self.num_processes = 1
         self.dt = 0.1
+        self._dt_ratio = (1, 10)
         self._min_delay = "auto"
         self._max_delay = "auto"
         self.backend_name = None
@@ -65,6 +78,7 @@ class State(common.control.BaseState):
     def configure(self, timestep, min_delay, max_delay, backend=None, precision=None,
                   rng_seed=None):
         self.dt = float(timestep)
+        self._dt_ratio = exact_step_ratio(self.dt)
         self._min_delay = min_delay
         self._max_delay = max_delay
         self.backend_name = backend
@@ -74,7 +88,21 @@ class State(common.control.BaseState):
 
     @property
     def min_delay(self):
+        """The minimum delay; with min_delay='auto', the smallest delay in use (as NEST
+        reports it), or dt while there are no connections."""
+        if self._min_delay == "auto":
+            return self._auto_min_delay()
+        return float(self._min_delay)
+
+    @property
+    def min_delay_limit(self):
+        """Smallest delay a connection may have (dt with min_delay='auto')."""
         return self.dt if self._min_delay == "auto" else float(self._min_delay)
+
+    def _auto_min_delay(self):
+        steps = [int(self.backend.to_host(sg.delay.min()))
+                 for sg in (self.network.synapse_groups if self.network else ()) if sg.size]
+        return self.time_of(min(steps)) if steps else self.dt
 
     @property
     def max_delay(self):
@@ -84,10 +112,10 @@ class State(common.control.BaseState):
 
     def _auto_max_delay(self):
         # with max_delay='auto' any delay is accepted; report the largest in use
-        largest = self.min_delay
+        largest = self.dt
         for sg in self.network.synapse_groups if self.network else ():
             if sg.size:
-                largest = max(largest, int(self.backend.to_host(sg.delay.max())) * self.dt)
+                largest = max(largest, self.time_of(int(self.backend.to_host(sg.delay.max()))))
         return largest
 
     @property
@@ -99,9 +127,24 @@ class State(common.control.BaseState):
         return np.rint(np.asarray(delay_ms, dtype=float) / self.dt).astype(np.int32)
 
     # -- time -----------------------------------------------------------------------
+    def time_of(self, steps):
+        """Time in ms of step count(s) `steps`: the double nearest to steps * dt."""
+        num, den = self._dt_ratio
+        if den:
+            return np.asarray(steps) * num / den if np.ndim(steps) else steps * num / den
+        return np.asarray(steps) * self.dt if np.ndim(steps) else steps * self.dt
+
+    def spike_times_of(self, steps):
+        """Spike time stamps (ms) of step counts, computed as NEST computes them (integer
+        tics of 1 us times 0.001 ms), so that recorded times equal pyNN.nest's bit for bit."""
+        tics = self.dt * NEST_TICS_PER_MS
+        if abs(tics - round(tics)) <= 1e-9 * tics:
+            return np.asarray(steps) * round(tics) * (1.0 / NEST_TICS_PER_MS)
+        return self.time_of(steps)
+
     @property
     def t(self):
-        return self.network.step * self.dt if self.network else 0.0
+        return float(self.time_of(self.network.step)) if self.network else 0.0
 
     def steps_until(self, tstop):
         return int(np.rint(tstop / self.dt)) - self.network.step

@@ -104,21 +104,24 @@ class StateRecorder:
         self.backend = backend
         self.group = group
         self.variable = variable
-        self.local = np.asarray(local_idx, dtype=np.int64)
+        self.local = np.unique(np.asarray(local_idx, dtype=np.int64))  # sorted: columns
         self._local_dev = backend.asarray(self.local)
         self.interval = max(1, int(interval_steps))
         self.last_step = -1
+        self._refresh = False
         self._buf = None
         self._k = 0
         self._samples = []     # host blocks (n_samples, n_local)
         self._sample_steps = []
 
     def add(self, local_idx):
-        """Record more neurons (their earlier samples are NaN)."""
+        """Record more neurons (their earlier samples are NaN; the latest sample is
+        taken again, with them, when the network next runs)."""
         self.flush()
         merged = np.union1d(self.local, np.asarray(local_idx, dtype=np.int64))
         if merged.size == self.local.size:
             return
+        self._refresh = True
         pos = np.searchsorted(merged, self.local)
         new_blocks = []
         for block in self._samples:
@@ -131,10 +134,13 @@ class StateRecorder:
         self._buf = None
 
     def due(self, step: int) -> bool:
-        return step % self.interval == 0 and step > self.last_step
+        return step % self.interval == 0 and (step > self.last_step or self._refresh)
 
     def sample(self, step: int):
         """Store the variable's current values as the sample at time step*dt."""
+        if step <= self.last_step:   # retake the latest sample (neurons were added)
+            self._drop_last()
+        self._refresh = False
         if self._buf is None:
             self._buf = self.backend.zeros((CHUNK_STEPS, self.local.size))
             self._buf_steps = np.zeros(CHUNK_STEPS, dtype=np.int64)
@@ -162,6 +168,12 @@ class StateRecorder:
         self._sample_steps.append(self._buf_steps[:self._k].copy())
         self._k = 0
 
+    def _drop_last(self):
+        self.flush()
+        if self._samples:
+            self._samples[-1] = self._samples[-1][:-1]
+            self._sample_steps[-1] = self._sample_steps[-1][:-1]
+
     def data(self):
         """(sample steps, values of shape (n_samples, n_local)) as host arrays."""
         self.flush()
@@ -186,3 +198,4 @@ class StateRecorder:
         self._buf = None
         self._k = 0
         self.last_step = -1
+        self._refresh = False
