@@ -24,6 +24,10 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         default from the environment variable PYNN_NEURONGPU_BACKEND.
     `precision`: 'float64' (default) or 'float32'; default from
         PYNN_NEURONGPU_PRECISION.
+    `spike_precision`: 'on_grid' (default) or 'off_grid'. Neurons always spike on the
+        time grid (NEST's on-grid models); with 'off_grid', SpikeSourceArray spikes are
+        recorded at their exact times, as NEST's precise spike generators record them
+        (they still act on their targets in the step that ends after them).
     """
     max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
     common.setup(timestep, min_delay, **extra_params)
@@ -31,12 +35,16 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         raise ValueError("timestep must be positive")
     if max_delay != "auto" and float(max_delay) < timestep:
         raise ValueError(f"max_delay ({max_delay}) must not be less than timestep ({timestep})")
+    spike_precision = extra_params.get("spike_precision", "on_grid")
+    if spike_precision not in ("on_grid", "off_grid"):
+        raise ValueError("spike_precision must be 'on_grid' or 'off_grid'")
     seed = extra_params.get("rng_seed", extra_params.get("grng_seed"))
     simulator.state.configure(
         timestep, min_delay, max_delay,
         backend=extra_params.get("backend", os.environ.get("PYNN_NEURONGPU_BACKEND")),
         precision=extra_params.get("precision", os.environ.get("PYNN_NEURONGPU_PRECISION")),
         rng_seed=seed)
+    simulator.state.spike_precision = spike_precision
     return rank()
 
 

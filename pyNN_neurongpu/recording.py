@@ -67,7 +67,11 @@ class Recorder(recording.Recorder):
             steps = np.repeat(steps, counts)
             local = np.repeat(local, counts)
         gids = group.gids[local]
-        times = self._simulator.state.spike_times_of(steps + 1)
+        times = None
+        if self._simulator.state.spike_precision == "off_grid":
+            times = group.exact_spike_times(steps, local)
+        if times is None:
+            times = self._simulator.state.spike_times_of(steps + 1)
         return gids, times
 
     def _get_spiketimes(self, ids, clear=False):

@@ -63,6 +63,7 @@ class State(common.control.BaseState):
         self.mpi_rank = 0
         self.num_processes = 1
         self.dt = 0.1
+        self.spike_precision = "on_grid"
         self._dt_ratio = (1, 10)
         self._min_delay = "auto"
         self._max_delay = "auto"
@@ -78,6 +79,7 @@ class State(common.control.BaseState):
     def configure(self, timestep, min_delay, max_delay, backend=None, precision=None,
                   rng_seed=None):
         self.dt = float(timestep)
+        self.spike_precision = "on_grid"
         self._dt_ratio = exact_step_ratio(self.dt)
         self._min_delay = min_delay
         self._max_delay = max_delay

@@ -92,7 +92,7 @@ def test_segments_over_runs_and_resets(sim):
 
 def test_spike_times_are_nest_time_stamps(sim):
     sim.setup(timestep=0.1, backend=sim.test_backend)
-    p = sim.Population(1, sim.SpikeSourceArray(spike_times=[17.9, 31.9, 8.2]))
+    p = sim.Population(1, sim.SpikeSourceArray(spike_times=[8.2, 17.9, 31.9]))
     p.record("spikes")
     sim.run(40.0)
     times = p.get_data().segments[0].spiketrains[0].magnitude

@@ -3,6 +3,7 @@ arrival at a target compared with pyNN.nest."""
 
 import numpy as np
 import pytest
+from pyNN import errors
 from pyNN.parameters import Sequence
 
 
@@ -12,7 +13,7 @@ def spike_times(pop, segment=0):
 
 def test_grid_mapping_and_multiplicity(sim):
     src = sim.Population(2, sim.SpikeSourceArray(spike_times=[
-        Sequence([-1.0, 0.0, 0.05, 1.0, 1.03, 2.5, 2.5, 2.46, 3.00001]),
+        Sequence([-1.0, 0.0, 0.05, 1.0, 1.03, 2.46, 2.5, 2.5, 3.00001]),
         Sequence([])]))
     src.record("spikes")
     sim.run(5.0)
@@ -93,3 +94,20 @@ def test_large_multiplicity_is_recorded_and_delivered(sim):
     assert np.sum(times == 2.0) == 300 and times.size == 301
     v = cell.get_data().segments[0].filter(name="v")[0].magnitude[-1, 0]
     assert v == pytest.approx(301 * 0.001 * 0.2, rel=1e-6)
+
+
+def test_unsorted_or_nan_times_are_rejected(sim):
+    with pytest.raises(errors.InvalidParameterValueError):
+        sim.Population(1, sim.SpikeSourceArray(spike_times=[3.0, 1.0]))
+    src = sim.Population(2, sim.SpikeSourceArray(spike_times=[1.0, 2.0]))
+    with pytest.raises(errors.InvalidParameterValueError):
+        src.set(spike_times=Sequence([5.0, np.nan]))
+    np.testing.assert_array_equal(src.get("spike_times")[0].value, [1.0, 2.0])
+
+
+def test_off_grid_precision_records_exact_times(sim):
+    sim.setup(timestep=0.05, backend=sim.test_backend, spike_precision="off_grid")
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[0.075, 10.025, 10.04, 12.34]))
+    src.record("spikes")
+    sim.run(20.0)
+    np.testing.assert_array_equal(spike_times(src)[0], [0.075, 10.025, 10.04, 12.34])

@@ -56,6 +56,7 @@ class NeuronGroup:
         self.extra = {}
         self.ring = None
         self.spike_recorder = SpikeRecorder(backend, self)
+        self._emitted = []   # (step, local, exact time) of scheduled spikes already emitted
 
     # -- structure -------------------------------------------------------------------
     def append(self, n: int, gid_start: int, params: dict, initial: dict) -> int:
@@ -73,6 +74,7 @@ class NeuronGroup:
             if len(seqs) != n:
                 raise ValueError(f"{name} needs one sequence per neuron")
             sequences[name] = seqs
+        self.model.check_sequences(sequences)
         self._check(columns)
         for name, column in columns.items():
             self.params[name] = xp.concatenate([self.params[name], column])
@@ -107,6 +109,7 @@ class NeuronGroup:
             local = np.atleast_1d(np.asarray(local))
             if len(values) == 1 and local.size != 1:
                 values = list(values) * local.size
+            self.model.check_sequences({name: values})
             for i, v in zip(local.tolist(), values):
                 seqs[i] = np.asarray(v, dtype=float)
             self.extra = {}
@@ -156,6 +159,38 @@ class NeuronGroup:
 
     def get_state(self, name: str, local):
         return self.backend.to_host(self.state[name][self.backend.asarray(local)])
+
+    def log_emitted(self, first_step: int, end_step: int):
+        """Remember the exact times of the scheduled spikes emitted in
+        [first_step, end_step) (families that replay a schedule)."""
+        steps = self.extra.get("steps")
+        if steps is None or not len(steps):
+            return
+        hi = int(np.searchsorted(steps, end_step))
+        lo = int(np.searchsorted(steps, first_step))
+        if hi > lo:
+            self._emitted.append((steps[lo:hi], self.extra["local_host"][lo:hi],
+                                  self.extra["times"][lo:hi]))
+
+    def exact_spike_times(self, steps, local):
+        """Exact times of recorded spikes (step, local index; one entry per spike, sorted
+        by step then local), for families that replay a schedule; None otherwise."""
+        if not self._emitted:
+            return None if steps.size else np.zeros(0)
+        log_steps, log_local, log_times = (np.concatenate(a) for a in zip(*self._emitted))
+        self._emitted = [(log_steps, log_local, log_times)]
+        n = max(self.size, 1)
+        log_keys = log_steps * n + log_local
+        order = np.lexsort((log_times, log_keys))
+        log_keys, log_times = log_keys[order], log_times[order]
+        keys = steps * n + local
+        first_of_key = np.searchsorted(keys, keys, side="left")
+        position = np.searchsorted(log_keys, keys, side="left") + (np.arange(keys.size)
+                                                                    - first_of_key)
+        if position.size and (position.max() >= log_keys.size
+                              or np.any(log_keys[position] != keys)):
+            return None
+        return log_times[position]
 
     def _check(self, params):
         """Run the model's parameter checks on host copies (models use NumPy there)."""
@@ -373,6 +408,8 @@ class Network:
         for rec in self.state_recorders:
             if rec.due(self.step):
                 rec.sample(self.step)
+        for g in groups:
+            g.log_emitted(self.step, self.step + n_steps)
         if self._gpu_step_possible():
             from .gpu_step import GpuStep
             GpuStep(self, n_steps, use_graphs=self.use_graphs).run()
@@ -447,6 +484,7 @@ class Network:
             if g.ring is not None:
                 g.ring.clear()
             g.extra = {}
+            g._emitted = []
             for name in g.model.internal:
                 g.state[name][...] = 0
             g.spike_recorder.clear()

@@ -100,6 +100,9 @@ class NeuronModel:
     def check(self, params: dict) -> None:
         """Raise ValueError for parameter values the model cannot use."""
 
+    def check_sequences(self, sequences: dict) -> None:
+        """Raise ValueError for per-neuron sequences (e.g. spike times) the model cannot use."""
+
     def prepare(self, xp, params: dict, dt: float) -> dict:
         """Quantities derived from parameters (propagators, step counts)."""
         return {}

@@ -80,29 +80,38 @@ class SpikeSourceArrayModel(NeuronModel):
     kernel = "spike_source_array_update"
     kernel_kind = "schedule"  # a dedicated kernel replays the run's spike schedule
 
+    def check_sequences(self, sequences):
+        for times in sequences.get("spike_times", ()):
+            times = np.asarray(times, dtype=float).ravel()
+            if np.isnan(times).any():
+                raise ValueError("spike times must be numbers, not NaN")
+            if np.any(np.diff(times) < 0):
+                raise ValueError(f"spike times must be in increasing order: {times}")
+
     def schedule(self, times_per_neuron, dt):
-        """Host arrays (step, local index) of all spikes, sorted by step."""
+        """Host arrays (step, local index, exact time) of all spikes, sorted by step."""
         n = len(times_per_neuron)
         lengths = np.fromiter((len(t) for t in times_per_neuron), dtype=np.int64, count=n)
         if lengths.sum() == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
         times = np.concatenate([np.asarray(t, dtype=float).ravel() for t in times_per_neuron])
         local = np.repeat(np.arange(n, dtype=np.int64), lengths)
         finite = np.isfinite(times)
         steps = spike_step(np.where(finite, times, -1.0), dt)
         keep = finite & (steps >= 0)
-        steps, local = steps[keep], local[keep]
+        steps, local, times = steps[keep], local[keep], times[keep]
         order = np.argsort(steps, kind="stable")
-        return steps[order], local[order]
+        return steps[order], local[order], times[order]
 
     def prepare_run(self, backend, group, first_step):
         full = group.extra.get("schedule")
         if full is None:  # the times changed (or were never scheduled)
             full = self.schedule(group.sequences["spike_times"], group.dt)
-        steps, local = full
+        steps, local, times = full
         skip = int(np.searchsorted(steps, first_step))  # times in the past are ignored
-        return {"schedule": full, "steps": steps[skip:],
-                "local": backend.asarray(local[skip:]), "size": group.size}
+        return {"schedule": full, "steps": steps[skip:], "local_host": local[skip:],
+                "times": times[skip:], "local": backend.asarray(local[skip:]),
+                "size": group.size}
 
     def update(self, ctx: StepContext):
         xp, extra = ctx.xp, ctx.extra
