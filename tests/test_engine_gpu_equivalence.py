@@ -30,7 +30,7 @@ def _spike_trains(rng, n, rate_hz, t_stop):
 
 def _weights(model, port, n, rng):
     unit = model.receptors[port]
-    scale = {"nA": 1.0, "uS": 0.02, "mV": 2.0}.get(unit, 1.0)
+    scale = {"nA": 1.0, "uS": 0.05, "mV": 4.0}.get(unit, 1.0)
     w = rng.uniform(0.2, 1.0, n) * scale
     if unit == "nA" and "inh" in port:
         w = -w
@@ -46,7 +46,7 @@ def run_family(device, family, seed=3):
     src = net.add_neurons("spike_source_array", len(trains), {"spike_times": trains})
     params = {}
     if "i_offset" in model.parameters:
-        params["i_offset"] = rng.uniform(0.0, 0.5, n) * (0.1 if model.conductance_based else 1)
+        params["i_offset"] = rng.uniform(0.2, 0.8, n)
     nrn = net.add_neurons(family, n, params)
     for port in model.receptors:
         pre = rng.integers(0, len(trains), 60) + src.gid_start

@@ -48,7 +48,8 @@ def _run_script(tmp_path, *argv, backend="cpu"):
     site_dir.mkdir()
     (site_dir / "sitecustomize.py").write_text(
         f"import site\nsite.addsitedir({str(REPO_ROOT)!r})\n")
-    env = dict(os.environ, PYTHONPATH=str(site_dir), MPLBACKEND="Agg")
+    pythonpath = os.pathsep.join(filter(None, [str(site_dir), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, PYTHONPATH=pythonpath, MPLBACKEND="Agg")
     return subprocess.run([sys.executable, "script.py", *argv], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
 

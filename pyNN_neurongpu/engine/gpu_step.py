@@ -199,7 +199,8 @@ class GpuStep:
         self.net = network
         self.backend = network.backend
         self.dt = network.dt
-        self.seed = self.backend.seed
+        # one Philox key per reset epoch (odd multiplier: distinct epochs, distinct keys)
+        self.seed = (self.backend.seed + network.epoch * 0x9E3779B97F4A7C15) % (1 << 64)
         self.n_steps = n_steps
         self.chunk = min(CHUNK_STEPS, n_steps)
         self.use_graphs = use_graphs

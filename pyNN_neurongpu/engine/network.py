@@ -243,6 +243,9 @@ class Network:
         self._tables = None
         self._n_slots = 1
         self._by_index: dict[int, NeuronGroup] = {}
+        # counts resets: counter-based random draws (GPU) key on it, so a run after
+        # reset() is a new realisation, as with the CPU's continuing streams
+        self.epoch = 0
         # the fused CUDA step (GPU only); the array-code step is the reference
         self.use_kernels = env_flag("PYNN_NEURONGPU_KERNELS", True)
         self.use_graphs = env_flag("PYNN_NEURONGPU_GRAPHS", True)
@@ -480,6 +483,7 @@ class Network:
         State variables are re-initialised by the caller (it knows the initial values).
         """
         self.step = 0
+        self.epoch += 1
         for g in self.groups.values():
             if g.ring is not None:
                 g.ring.clear()
