@@ -93,6 +93,29 @@ __device__ __forceinline__ void emit_spike(int* spk_gid, int* spk_mult, int* spk
     spk_mult[k] = mult;
 }
 
+// A spike of a neuron with few outgoing synapses (at most max_degree, in the only target
+// family's table) is delivered right away by the neuron's own thread, which keeps sources
+// such as Poisson background generators out of the spike list. Returns false (the spike
+// must go to the spike list) when direct delivery does not apply.
+__device__ __forceinline__ bool deliver_direct(
+    const int gid, const int mult, const long long step,
+    const long long* __restrict__ offsets, const int* __restrict__ target,
+    const real* __restrict__ weight, const int* __restrict__ delay,
+    const signed char* __restrict__ port, real* __restrict__ ring, const int n_slots,
+    const int n_ports, const int n, const int max_degree)
+{
+    if (max_degree <= 0) return false;
+    const long long beg = offsets[gid], end = offsets[gid + 1];
+    if (end - beg > max_degree) return false;
+    const real m = (real)mult;
+    for (long long k = beg; k < end; ++k) {
+        const int slot = (int)((step + delay[k]) % n_slots);
+        atomicAdd(&ring[((size_t)slot * n_ports + port[k]) * (size_t)n + target[k]],
+                  weight[k] * m);
+    }
+    return true;
+}
+
 // Recorded spikes of a chunk of steps: (step, global index, multiplicity) triples.
 __device__ __forceinline__ void record_spike(int* rec_count, int* rec_step, int* rec_gid,
                                              int* rec_mult, int capacity, long long step,

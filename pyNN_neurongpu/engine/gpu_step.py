@@ -16,6 +16,8 @@ from . import kernels
 
 CHUNK_STEPS = 100
 PROPAGATE_BLOCKS_PER_SM = 4
+# spikes of neurons with at most this many synapses are delivered by the neuron's thread
+DIRECT_MAX_DEGREE = 8
 
 
 class _Family:
@@ -91,7 +93,8 @@ class _Family:
         self.kernel((kernels.blocks_for(self.n),), (kernels.THREADS,),
                     (self.pointers, np.int32(self.n), runner.clock, np.float64(runner.dt),
                      np.uint64(runner.seed), np.uint32(self.stream_id), self.ring,
-                     np.int32(self.n_slots), self.stim, self.gids) + args_tail)
+                     np.int32(self.n_slots), self.stim, self.gids) + args_tail
+                    + runner.direct_args)
 
     def kernel_schedule(self, runner, args_tail):
         fn = runner.static_kernel("spike_source_array.cu", "spike_source_array_update")
@@ -226,6 +229,23 @@ class GpuStep:
         for gi, table in (network._tables or {}).items():
             fam = self.by_group[gi]
             self.tables.append((table, fam))
+        self.direct_args = self._direct_delivery_args()
+
+    def _direct_delivery_args(self):
+        """Kernel arguments for direct delivery of low-degree spikes: possible when all
+        synapses lead into one family (one table); otherwise disabled (max degree 0)."""
+        xp = self.backend.xp
+        max_degree = DIRECT_MAX_DEGREE if kernels.env_flag("PYNN_NEURONGPU_DIRECT", True) \
+            else 0
+        if len(self.tables) == 1 and max_degree:
+            table, fam = self.tables[0]
+            return (table.offsets, table.target, table.weight, table.delay, table.port,
+                    fam.ring, np.int32(fam.n_slots), np.int32(len(fam.group.model.receptors)),
+                    np.int32(fam.n), np.int32(max_degree))
+        dummy = self._dummy = (xp.zeros(2, np.int64), xp.zeros(1, np.int32),
+                               xp.zeros(1, self.backend.float), xp.zeros(1, np.int32),
+                               xp.zeros(1, np.int8), xp.zeros(1, self.backend.float))
+        return dummy + (np.int32(1), np.int32(1), np.int32(1), np.int32(0))
 
     @staticmethod
     def supports(network) -> bool:
