@@ -165,9 +165,9 @@ def values_at(value, connections: Connections, draw):
 
 
 def _binary(f, x, y, backend):
-    device = not isinstance(x, np.ndarray) and hasattr(x, "shape")
-    other = not isinstance(y, np.ndarray) and hasattr(y, "shape")
-    if device != other and hasattr(y, "shape") and hasattr(x, "shape"):
+    """f(x, y), with a host array moved to the device when the other operand is there."""
+    if isinstance(x, np.ndarray) != isinstance(y, np.ndarray) and all(
+            hasattr(a, "shape") and np.ndim(a) > 0 for a in (x, y)):
         x, y = backend.asarray(x), backend.asarray(y)
     return f(x, y)
 

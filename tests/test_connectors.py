@@ -85,7 +85,9 @@ def case_views(sim):
     b = sim.Population(15, sim.IF_curr_exp())
     conn = sim.FixedProbabilityConnector(0.4, allow_self_connections=False, rng=NumpyRNG(3))
     return [sim.Projection(a[::2], a[[1, 2, 3, 4, 6, 9]], conn, rand_syn(sim)),
-            sim.Projection(a[3:9], b[[0, 5, 7]], sim.AllToAllConnector(), rand_syn(sim))]
+            sim.Projection(a[3:9], b[[0, 5, 7]], sim.AllToAllConnector(), rand_syn(sim)),
+            sim.Projection(b[[9, 2, 7, 4]], a[[3, 1]], sim.FixedNumberPreConnector(
+                3, rng=NumpyRNG(3)), rand_syn(sim))]
 
 
 def case_assembly(sim):
@@ -110,6 +112,17 @@ def case_displacement(sim):
     conn = sim.DisplacementDependentProbabilityConnector(
         lambda d: np.exp(-np.abs(d[0]) / 8.0), rng=NumpyRNG(12))
     return [sim.Projection(pre, post, conn, rand_syn(sim))]
+
+
+def case_value_maps(sim):
+    """Weights from a matrix and delays from a function of distance."""
+    pre, post = pops(sim, 12, 10, structure=Line(dx=2.0))
+    matrix = np.arange(120, dtype=float).reshape(12, 10) / 300.0 + 0.01
+    return [sim.Projection(pre, post, sim.AllToAllConnector(),
+                           sim.StaticSynapse(weight=matrix, delay="0.1 + d/7.0")),
+            sim.Projection(pre, post, sim.FixedProbabilityConnector(0.4, rng=NumpyRNG(2)),
+                           sim.StaticSynapse(weight=lambda d: 0.3 * np.exp(-d / 10.0),
+                                             delay=matrix * 5 + 0.1))]
 
 
 def case_clone(sim):
@@ -179,6 +192,7 @@ CASES = {
         [c[:2] for c in LIST])),
     "array": simple(pops, lambda s: s.ArrayConnector(ARRAY)),
     "clone": case_clone,
+    "value_maps": case_value_maps,
     "views": case_views,
     "assembly": case_assembly,
     "sequence": case_sequence,

@@ -4,6 +4,7 @@ distributions, value statistics and reproducibility (not NumPy's numbers)."""
 import numpy as np
 import pytest
 from pyNN.random import RandomDistribution as RD
+from pyNN.space import Grid2D
 
 
 def indices(prj):
@@ -160,6 +161,22 @@ def test_native_values_on_fixed_probability_and_one_to_one(sim):
     one = sim.Projection(pre, post, sim.OneToOneConnector(), syn)
     w1 = np.asarray(one.get("weight", format="list", with_address=False))
     assert w1.size == 200 and len(np.unique(w1)) == 200
+
+
+def test_native_distance_dependent(sim):
+    grid = Grid2D(aspect_ratio=1.0, dx=1.0, dy=1.0)
+    pre = sim.Population(400, sim.IF_curr_exp(), structure=grid)
+    post = sim.Population(100, sim.IF_curr_exp(), structure=grid)
+    prj = sim.Projection(pre, post, sim.DistanceDependentProbabilityConnector(
+        "0.5 * (d < 3.0)", rng=sim.NativeRNG(13)), sim.StaticSynapse(weight="d / 10.0"))
+    conns = np.array(prj.get(["weight"], format="list"))
+    distances = np.linalg.norm(pre.positions.T[conns[:, 0].astype(int)]
+                               - post.positions.T[conns[:, 1].astype(int)], axis=1)
+    assert np.all(distances < 3.0)
+    np.testing.assert_allclose(conns[:, 2], distances / 10.0, rtol=1e-12)
+    d_all = np.linalg.norm(pre.positions.T[:, None, :] - post.positions.T[None, :, :], axis=2)
+    candidates = int((d_all < 3.0).sum())
+    assert z_score(len(prj), 0.5 * candidates, 0.25 * candidates) < 5
 
 
 def test_native_rng_reproducible(sim):

@@ -58,7 +58,7 @@ def bernoulli(stream, n_pre: int, n_post: int, p: float):
         flat = xp.cumsum(gaps) + last
         end = int(flat[-1])
         if end >= total:
-            flat = flat[: int(xp.searchsorted(flat, total))]
+            flat = flat[: int((flat < total).sum())]
         parts.append(flat)
         last = end
     flat = xp.concatenate(parts) if len(parts) > 1 else parts[0]
