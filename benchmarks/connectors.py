@@ -95,6 +95,8 @@ def main():
     parser.add_argument("--no-nest", action="store_true")
     parser.add_argument("--skip", nargs="*", default=[],
                         help="substrings of case names to leave out")
+    parser.add_argument("--rngs", nargs="+", default=["numpy", "native"],
+                        choices=["numpy", "native"])
     parser.add_argument("--json", default="benchmarks/connectors.json")
     args = parser.parse_args()
 
@@ -121,13 +123,18 @@ def main():
     print(f"CPU: {cpu_name()}; devices: {device_names}")
     print(header)
     print("-" * len(header))
+    def write():  # after every case, so that a run cut short keeps what it measured
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"devices": device_names, "results": results},
+                                              indent=1))
+
     done = set()
     for n in args.sizes:
         for name, n_pre, n_post, make_conn, make_syn in cases(n, args.all_to_all):
             if any(s in name for s in args.skip) or (name, n_pre, n_post) in done:
                 continue
             done.add((name, n_pre, n_post))
-            for rng_kind in ("numpy", "native"):
+            for rng_kind in args.rngs:
                 nest_time = None
                 runs = [(d, ngpu, {"backend": d, "precision": "float64"}) for d in devices]
                 if nest is not None and max(n_pre, n_post) <= args.nest_max:
@@ -158,9 +165,7 @@ def main():
                                     "speedup_vs_nest": (nest_time / elapsed
                                                         if nest_time and label != "nest"
                                                         else None)})
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"devices": device_names, "results": results},
-                                          indent=1))
+                write()
     print(f"wrote {args.json}")
 
 

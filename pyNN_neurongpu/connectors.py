@@ -36,6 +36,7 @@ CSAConnector and multi-compartment `location_selector` use PyNN's generic code
 from __future__ import annotations
 
 import copy
+import logging
 
 import numpy as np
 from lazyarray import larray
@@ -51,6 +52,8 @@ from .random import is_native
 from .synapse_values import Connections, column_draws, connection_values
 
 BLOCK_ELEMENTS = 1 << 22
+
+logger = logging.getLogger("PyNN")
 
 Connector = base.Connector
 CSAConnector = base.CSAConnector
@@ -606,6 +609,10 @@ class FixedTotalNumberConnector(BulkConnector, base.FixedTotalNumberConnector):
                 raise errors.ConnectionError(str(err)) from None
             parameter_space = self._parameters_from_synapse_type(projection)
             return self._finish(projection, pre, post, parameter_space, column_ordered=False)
+        if not self.with_replacement or self.allow_self_connections is not True:
+            logger.info("FixedTotalNumberConnector with a NumpyRNG draws as PyNN's generic code "
+                        "does: with replacement, self connections allowed (a NativeRNG honours "
+                        "with_replacement and allow_self_connections)")
         # as PyNN, on one process: the binomial share of this process (all of them) ...
         share = RandomDistribution("binomial", [self.n, 1.0], rng=self.rng)
         total = int(share.next())
