@@ -7,13 +7,14 @@ Use it as any PyNN backend::
     sim.setup(timestep=0.1)            # backend='auto' | 'gpu' | 'cpu', precision=...
 """
 
-from pyNN import errors, random, space  # noqa: F401
+from pyNN import errors, space  # noqa: F401
 from pyNN.network import Network  # noqa: F401
 from pyNN.random import GSLRNG, NumpyRNG, RandomDistribution  # noqa: F401
 from pyNN.recording import *  # noqa: F401,F403
 from pyNN.space import Space  # noqa: F401
 from pyNN.standardmodels import StandardCellType
 
+from . import random  # noqa: F401
 from .connectors import *  # noqa: F401,F403
 from .control import (  # noqa: F401
     end,
@@ -33,6 +34,7 @@ from .control import (  # noqa: F401
 from .populations import Assembly, Population, PopulationView  # noqa: F401
 from .procedural_api import connect, create, record, record_gsyn, record_v, set  # noqa: F401
 from .projections import Projection  # noqa: F401
+from .random import NativeRNG  # noqa: F401
 from .standardmodels.cells import *  # noqa: F401,F403
 from .standardmodels.electrodes import *  # noqa: F401,F403
 from .standardmodels.synapses import *  # noqa: F401,F403

@@ -1,10 +1,14 @@
 """Projection: a PyNN projection backed by one engine synapse group.
 
-Connectors either hand over all connections at once (``_add_connections``, the
-bulk path of connectors.py) or, for PyNN's generic connectors, call
-``_convergent_connect`` once per target cell; those calls are buffered and
-committed in one go. Connections are kept sorted by presynaptic cell (stable),
-the order in which pyNN.nest lists them.
+Connectors hand over all connections at once through ``_add_connections``
+(the bulk connectors of connectors.py); PyNN's generic connectors call
+``_convergent_connect`` once per target cell, and those calls are buffered and
+committed in one go. A projection whose connector fails leaves nothing in the
+engine.
+
+Connections are stored in the order the connector made them; they are listed
+(``get``, ``connections``, ``save``) sorted by presynaptic cell, stably, which
+is the order in which pyNN.nest lists them.
 """
 
 from __future__ import annotations
@@ -12,12 +16,11 @@ from __future__ import annotations
 import numpy as np
 from pyNN import common, errors
 from pyNN.core import ezip
-from pyNN.parameters import LazyArray
-from pyNN.random import RandomDistribution
 from pyNN.space import Space
 
 from . import simulator
 from .standardmodels.synapses import StaticSynapse
+from .synapse_values import Connections, matrix_draws, values_at
 
 
 def gids_of(cells) -> np.ndarray:
@@ -25,7 +28,7 @@ def gids_of(cells) -> np.ndarray:
     if isinstance(cells, common.Assembly):
         parts = [gids_of(p) for p in cells.populations]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-    return cells._gids()
+    return np.asarray(cells._gids(), dtype=np.int64)
 
 
 class IndexMap:
@@ -44,8 +47,13 @@ class IndexMap:
         return self.order[np.searchsorted(self.sorted, g)]
 
 
+def _array_module(a, backend):
+    """NumPy for host arrays and numbers, the backend's module for device arrays."""
+    return np if isinstance(a, (np.ndarray, np.generic, float, int)) else backend.xp
+
+
 class Connection(common.Connection):
-    """One connection of a projection, by position in the projection's arrays."""
+    """One connection of a projection, by its position in the projection's listing."""
 
     def __init__(self, projection, index):
         self.projection = projection
@@ -88,6 +96,7 @@ class Projection(common.Projection):
         self._post_map = IndexMap(self._post_gids)
         self._pending = []
         self._sg = None
+        self._forget_caches()
         try:
             connector.connect(self)
             self._commit_pending()
@@ -106,6 +115,12 @@ class Projection(common.Projection):
             self._network.remove_synapses(self._sg)
             self._sg = None
         self._pending = []
+        self._forget_caches()
+
+    def _forget_caches(self):
+        self._index_cache = None
+        self._listing_cache = None
+        self._listed_cache = {}
 
     def _convergent_connect(self, presynaptic_indices, postsynaptic_index,
                             location_selector=None, **connection_parameters):
@@ -134,43 +149,64 @@ class Projection(common.Projection):
         self._add_connections(pre, post, params)
 
     def _add_connections(self, pre_index, post_index, params):
-        """Create connections from indices within pre/post and native parameter values
-        (scalars or arrays of the same length)."""
+        """Create connections from indices within pre/post (host or device arrays) and
+        native parameter values (numbers, or arrays with one value per connection).
+
+        Everything is checked before the engine is touched, so a bad value raises
+        :class:`pyNN.errors.ConnectionError` and creates nothing.
+        """
         state = simulator.state
-        pre_index = np.asarray(pre_index, dtype=np.int64)
-        post_index = np.asarray(post_index, dtype=np.int64)
-        n = pre_index.size
-        if n and (pre_index.min() < 0 or pre_index.max() >= self.pre.size):
-            raise errors.ConnectionError("presynaptic index out of range")
-        if n and (post_index.min() < 0 or post_index.max() >= self.post.size):
-            raise errors.ConnectionError("postsynaptic index out of range")
-        weight = np.broadcast_to(np.asarray(params.get("weight", 0.0), dtype=float), (n,))
+        backend = self._network.backend
+        xp = _array_module(pre_index, backend)
+        n = int(pre_index.shape[0])
+        if int(post_index.shape[0]) != n:
+            raise errors.ConnectionError("as many presynaptic as postsynaptic indices needed")
+        if n == 0:
+            return
+        for index, size, side in ((pre_index, self.pre.size, "presynaptic"),
+                                  (post_index, self.post.size, "postsynaptic")):
+            if int(index.min()) < 0 or int(index.max()) >= size:
+                raise errors.ConnectionError(f"{side} index out of range (size {size})")
+        weight = params.get("weight", 0.0)
         delay = params.get("delay")
         if delay is None:
             delay = state.min_delay
-        delay = np.broadcast_to(np.asarray(delay, dtype=float), (n,))
+        for name, value in (("weight", weight), ("delay", delay)):
+            if np.ndim(value) == 1 and int(value.shape[0]) != n:
+                raise errors.ConnectionError(f"{n} connections but {value.shape[0]} {name}s")
+        self._check_weights(weight)
         self._check_delays(delay)
-        if np.any(~np.isfinite(weight)):
-            raise errors.ConnectionError("synaptic weights must be finite numbers")
-        order = np.argsort(pre_index, kind="stable")
-        pre_index, post_index = pre_index[order], post_index[order]
-        weight, delay = weight[order], delay[order]
-        steps = state.delay_steps(delay)
-        pre_g = self._pre_gids[pre_index]
-        post_g = self._post_gids[post_index]
-        if self._sg is None:
-            self._sg = self._network.connect(pre_g, post_g, weight, steps, self.receptor_type,
-                                             label=self.label or "")
+        steps = self._delay_steps(delay)
+        if xp is np:
+            pre_g, post_g = self._pre_gids[pre_index], self._post_gids[post_index]
         else:
-            self._network.extend_synapses(self._sg, pre_g, post_g, weight, steps)
-        self._index_cache = None
+            pre_g = xp.asarray(self._pre_gids)[pre_index]
+            post_g = xp.asarray(self._post_gids)[post_index]
+        try:
+            if self._sg is None:
+                self._sg = self._network.connect(pre_g, post_g, weight, steps,
+                                                 self.receptor_type, label=self.label or "")
+            else:
+                self._network.extend_synapses(self._sg, pre_g, post_g, weight, steps)
+        except (KeyError, ValueError) as err:
+            raise errors.ConnectionError(str(err)) from None
+        self._forget_caches()
+
+    def _check_weights(self, weight):
+        mod = _array_module(weight, self._network.backend)
+        if not bool(mod.all(mod.isfinite(weight))):
+            raise errors.ConnectionError("synaptic weights must be finite numbers")
 
     def _check_delays(self, delay):
+        """Delays (ms) must lie within [max(dt, min_delay), max_delay]."""
         state = simulator.state
-        if delay.size == 0:
+        if np.size(delay) == 0:
             return
+        mod = _array_module(delay, self._network.backend)
+        low, high = float(mod.min(delay)), float(mod.max(delay))
         eps = 1e-9
-        low, high = float(delay.min()), float(delay.max())
+        if not (np.isfinite(low) and np.isfinite(high)):
+            raise errors.ConnectionError("synaptic delays must be finite numbers")
         if low < state.min_delay_limit - eps:
             raise errors.ConnectionError(
                 f"delay ({low} ms) is below the minimum delay ({state.min_delay_limit} ms)")
@@ -178,20 +214,19 @@ class Projection(common.Projection):
             raise errors.ConnectionError(
                 f"delay ({high} ms) is above the maximum delay ({state.max_delay_limit} ms)")
 
+    def _delay_steps(self, delay):
+        """Delays in steps, rounded half up as NEST rounds them (ms times steps per ms)."""
+        mod = _array_module(delay, self._network.backend)
+        steps_per_ms = 1.0 / simulator.state.dt
+        return mod.floor(mod.asarray(delay, dtype=float) * steps_per_ms + 0.5).astype(np.int32)
+
     # -- reading ------------------------------------------------------------------------
     def __len__(self):
         return 0 if self._sg is None else self._sg.size
 
-    def _pre_index(self):
-        self._fill_index_cache()
-        return self._index_cache[0]
-
-    def _post_index(self):
-        self._fill_index_cache()
-        return self._index_cache[1]
-
-    def _fill_index_cache(self):
-        if getattr(self, "_index_cache", None) is None:
+    def _storage_indices(self):
+        """(pre, post) host index arrays in storage order."""
+        if self._index_cache is None:
             backend = self._network.backend
             if self._sg is None:
                 z = np.zeros(0, dtype=np.int64)
@@ -199,27 +234,61 @@ class Projection(common.Projection):
             else:
                 self._index_cache = (self._pre_map(backend.to_host(self._sg.pre)),
                                      self._post_map(backend.to_host(self._sg.post)))
+        return self._index_cache
+
+    def _listing(self):
+        """Storage position of each listed connection (None: storage order is listing order)."""
+        if self._listing_cache is None:
+            pre = self._storage_indices()[0]
+            if pre.size < 2 or bool(np.all(pre[1:] >= pre[:-1])):
+                self._listing_cache = (None,)
+            else:
+                self._listing_cache = (np.argsort(pre, kind="stable"),)
+        return self._listing_cache[0]
+
+    def _listed(self, storage_values):
+        order = self._listing()
+        return storage_values if order is None else storage_values[order]
+
+    def _pre_index(self):
+        return self._cached("pre")
+
+    def _post_index(self):
+        return self._cached("post")
+
+    def _cached(self, key):
+        """Host array, in listing order, of 'pre', 'post', 'weight' or 'delay'."""
+        values = self._listed_cache.get(key)
+        if values is None:
+            if key in ("pre", "post"):
+                values = self._storage_indices()[0 if key == "pre" else 1]
+            elif self._sg is None:
+                values = np.zeros(0)
+            elif key == "weight":
+                values = self._network.backend.to_host(self._sg.weight).astype(float)
+            else:
+                steps = self._network.backend.to_host(self._sg.delay).astype(np.int64)
+                values = steps * simulator.state.dt
+            values = self._listed_cache[key] = self._listed(values)
+        return values
 
     def _attribute(self, name):
-        """Host array of a native attribute for every connection (PyNN units)."""
+        """Host array of a native attribute for every connection (listing order)."""
         if name in ("presynaptic_index", "postsynaptic_index"):
-            return (self._pre_index() if name[:3] == "pre" else self._post_index()).astype(float)
-        if self._sg is None:
-            return np.zeros(0)
-        backend = self._network.backend
-        if name == "weight":
-            return backend.to_host(self._sg.weight).astype(float)
-        if name == "delay":
-            return backend.to_host(self._sg.delay).astype(float) * simulator.state.dt
+            return self._cached("pre" if name.startswith("pre") else "post").astype(float)
+        if name in ("weight", "delay"):
+            return self._cached(name)
         raise errors.NonExistentParameterError(name, self.synapse_type.__class__.__name__,
                                                self.synapse_type.get_parameter_names())
 
     @property
     def connections(self):
-        """The local connections, as :class:`Connection` objects."""
-        return [Connection(self, i) for i in range(len(self))]
+        """An iterator over the local connections, as :class:`Connection` objects."""
+        return (Connection(self, i) for i in range(len(self)))
 
     def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [Connection(self, j) for j in range(*i.indices(len(self)))]
         if not -len(self) <= i < len(self):
             raise IndexError(i)
         return Connection(self, i % len(self))
@@ -230,14 +299,15 @@ class Projection(common.Projection):
 
     def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
         pre, post = self._pre_index(), self._post_index()
+        flat = pre * self.post.size + post
+        repeated = flat.size > 0 and np.unique(flat).size != flat.size
         result = []
         for name in names:
             if name[-1] == "s" and name[:-1] in ("weight", "delay"):
                 name = name[:-1]
             values = self._attribute(name)
             arr = np.full((self.pre.size, self.post.size), np.nan)
-            flat = pre * self.post.size + post
-            if flat.size and np.unique(flat).size != flat.size:
+            if repeated:
                 arr = self._combine(arr, flat, values, multiple_synapses)
             else:
                 arr.reshape(-1)[flat] = values
@@ -262,65 +332,76 @@ class Projection(common.Projection):
         return arr
 
     # -- writing ------------------------------------------------------------------------
-    def _set_native(self, name, index, values):
-        """Write native attribute `name` of connections `index` (host arrays)."""
+    def _write(self, name, storage_index, values):
+        """Write native attribute `name` at storage positions (None: all connections)."""
         backend = self._network.backend
+        target = {"weight": "weight", "delay": "delay"}.get(name)
+        if target is None or self._sg is None:
+            if target is None:
+                raise errors.NonExistentParameterError(
+                    name, self.synapse_type.__class__.__name__,
+                    self.synapse_type.get_parameter_names())
+            return
         if name == "weight":
-            if np.any(~np.isfinite(values)):
+            mod = _array_module(values, backend)
+            if not bool(mod.all(mod.isfinite(values))):
                 raise errors.InvalidParameterValueError("weights must be finite numbers")
-            self._sg.weight[backend.asarray(index)] = backend.asarray(values, dtype=backend.float)
-        elif name == "delay":
-            self._check_delays(np.asarray(values, dtype=float))
-            self._sg.delay[backend.asarray(index)] = backend.asarray(
-                simulator.state.delay_steps(values))
+            new = backend.asarray(values, dtype=backend.float)
         else:
-            raise errors.NonExistentParameterError(name, self.synapse_type.__class__.__name__,
-                                                   self.synapse_type.get_parameter_names())
+            self._check_delays(values)
+            new = backend.asarray(self._delay_steps(values))
+        array = getattr(self._sg, target)
+        if storage_index is None:
+            array[...] = new
+        else:
+            array[backend.asarray(storage_index)] = new
+        self._listed_cache.pop(name, None)
         self._network.synapses_changed()
+
+    def _set_native(self, name, index, values):
+        """Write native attribute `name` of listed connections `index` (host arrays)."""
+        order = self._listing()
+        storage = np.asarray(index) if order is None else order[np.asarray(index)]
+        self._write(name, storage, np.asarray(values, dtype=float))
+
+    def _value_list_to_array(self, attributes):
+        # PyNN's version always builds the dense connection mask; do so only when needed
+        if any(isinstance(v, list) or (isinstance(v, np.ndarray) and v.ndim == 1)
+               for v in attributes.values()):
+            return super()._value_list_to_array(attributes)
+        return attributes
 
     def _set_attributes(self, parameter_space):
         """Set attributes from a native ParameterSpace of shape (pre.size, post.size).
 
-        Values are evaluated as pyNN.nest evaluates them: a random distribution draws
-        one number per (pre, post) pair, row by row, so the same seed gives the same
-        weights; connections between the same pair get the same value.
+        Values are evaluated as pyNN.nest evaluates them: a random distribution
+        draws the pre x post matrix row by row, so the same seed gives the same
+        values, and connections between the same pair get the same value.
         """
-        pre, post = self._pre_index(), self._post_index()
+        if len(self) == 0:
+            return
+        pre, post = self._storage_indices()
+        connections = Connections(pre, post, self.pre.size, self.post.size,
+                                  self._network.backend, column_ordered=False)
+        draw = matrix_draws(connections)
+        checks = getattr(self.synapse_type, "parameter_checks", {})
+        translations = getattr(self.synapse_type, "translations", {})
+        native_checks = {translations[name]["translated_name"]: check
+                         for name, check in checks.items() if name in translations}
+        updates = {}
         for name, value in parameter_space.items():
-            values = _evaluate_at(value, pre, post, self.pre.size, self.post.size)
-            if self.synapse_type.parameter_checks.get(name) and np.size(values):
-                self.synapse_type.parameter_checks[name](np.asarray(values), self)
-            self._set_native(name, np.arange(len(self)), np.broadcast_to(values, pre.shape))
+            values = values_at(value, connections, draw)
+            if name in native_checks:
+                native_checks[name](self._network.backend.to_host(values), self)
+            updates[name] = values
+        for name, values in updates.items():
+            if np.ndim(values) == 0:
+                values = np.full(len(self), float(values))
+            self._write(name, None, values)
 
     def _set_initial_value_array(self, variable, value):
         raise errors.NonExistentParameterError(variable, self.synapse_type.__class__.__name__,
                                                [])
 
 
-ROW_CHUNK_ELEMENTS = 1 << 22
-
-
-def _evaluate_at(value: LazyArray, pre, post, n_pre, n_post):
-    """Values of a (n_pre, n_post) lazy array at the pairs (pre[k], post[k])."""
-    if value.is_homogeneous:
-        return np.full(pre.shape, float(value.evaluate(simplify=True)))
-    base = value.base_value
-    if isinstance(base, RandomDistribution):
-        # draw row blocks in order so the random stream matches a full evaluation
-        out = np.empty(pre.shape)
-        rows = max(1, ROW_CHUNK_ELEMENTS // max(n_post, 1))
-        for r0 in range(0, n_pre, rows):
-            r1 = min(n_pre, r0 + rows)
-            block = value[r0:r1, :] if (r1 - r0) > 1 else value[r0:r1, :].reshape(1, -1)
-            block = np.asarray(block, dtype=float).reshape(r1 - r0, n_post)
-            sel = (pre >= r0) & (pre < r1)
-            out[sel] = block[pre[sel] - r0, post[sel]]
-        return out
-    full = np.asarray(value.evaluate(simplify=False), dtype=float)
-    if full.ndim == 0:
-        return np.full(pre.shape, float(full))
-    full = np.broadcast_to(full, (n_pre, n_post))
-    return full[pre, post]
-
-
-__all__ = ["Connection", "Projection", "ezip"]
+__all__ = ["Connection", "Projection", "ezip", "gids_of"]
