@@ -27,19 +27,23 @@ __device__ __forceinline__ void deliver_spike(
     }
 }
 
+// With `finish_step`, the last block to finish also ends the step (advances the clock and
+// empties the spike list), which saves a launch; `blocks_done` counts finished blocks.
 extern "C" __global__ void propagate(
-    const long long* __restrict__ clock, const int* __restrict__ spk_count,
+    long long* __restrict__ clock, int* __restrict__ spk_count,
     const int* __restrict__ spk_gid, const int* __restrict__ spk_mult,
     const long long* __restrict__ offsets, const int* __restrict__ target,
     const real* __restrict__ weight, const int* __restrict__ delay,
     const signed char* __restrict__ port, real* __restrict__ ring, const int n_slots,
-    const int n_ports, const int n)
+    const int n_ports, const int n, unsigned int* __restrict__ blocks_done,
+    const int finish_step)
 {
     const int count = *spk_count;
     const long long step = clock[0];
     const int blocks = gridDim.x;
-    if (count == 0) return;
-    if (count <= blocks) {
+    if (count == 0) {
+        // nothing to deliver
+    } else if (count <= blocks) {
         // blocks b = s, s + count, s + 2 count, ... share spike s
         const int s = blockIdx.x % count;
         const int sharing = (blocks - 1 - s) / count + 1;
@@ -49,6 +53,18 @@ extern "C" __global__ void propagate(
         for (int s = blockIdx.x; s < count; s += blocks)
             deliver_spike(s, 0, 1, step, spk_gid, spk_mult, offsets, target, weight, delay,
                           port, ring, n_slots, n_ports, n);
+    }
+    if (!finish_step) return;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        if (atomicAdd(blocks_done, 1u) == (unsigned int)blocks - 1) {
+            // every block has read the clock and the spike count: end the step
+            clock[0] = step + 1;
+            *spk_count = 0;
+            *blocks_done = 0;
+            __threadfence();
+        }
     }
 }
 

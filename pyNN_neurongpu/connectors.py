@@ -45,6 +45,7 @@ from pyNN import errors
 from pyNN.common import Population
 from pyNN.random import RandomDistribution
 from pyNN.standardmodels import StandardSynapseType
+from pyNN.standardmodels.base import check_weights
 
 from . import numpy_streams, simulator
 from .engine import connectivity
@@ -84,6 +85,12 @@ def _check_by_column(check, value, connections, projection):
     if np.ndim(value) == 0:
         check(value, projection)
         return
+    if check is check_weights:
+        # PyNN's weight check only looks at signs: decide on the device from the extremes
+        low, high = float(value.min()), float(value.max())
+        if low >= 0 or high <= 0:
+            check(np.array([low, high]), projection)
+            return
     host = connections.backend.to_host(value)
     if bool(np.all(host >= 0)) or bool(np.all(host <= 0)):
         check(host, projection)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from pyNN import recording
+from pyNN import errors, recording
 
 from . import simulator
 
@@ -24,7 +24,14 @@ class Recorder(recording.Recorder):
             if sampling_interval < dt or abs(steps - round(steps)) > 1e-6:
                 raise ValueError(f"sampling_interval ({sampling_interval} ms) must be a "
                                  f"multiple of the time step ({dt} ms)")
-        recording.Recorder.record(self, variables, ids, sampling_interval, locations)
+        self._check_sampling_interval(sampling_interval)
+        ids = set(ids)  # every cell is local: one process (no per-cell `local` lookups)
+        for variable in self._localize_variables(variables, locations):
+            if not self.population.can_record(variable.name, variable.location):
+                raise errors.RecordingError(variable, self.population.celltype)
+            new_ids = ids.difference(self.recorded[variable])
+            self.recorded[variable] = self.recorded[variable].union(ids)
+            self._record(variable, new_ids, sampling_interval)
         if sampling_interval is not None:
             self.sampling_interval = sampling_interval
 

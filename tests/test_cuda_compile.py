@@ -48,9 +48,13 @@ def test_static_kernels_compile(filename, real, tmp_path):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("model_name", FRAGMENT_MODELS)
 def test_generated_neuron_kernels_compile(model_name, dtype, tmp_path):
-    model, fields = fields_of(model_name, dtype)
-    source = kernels.neuron_kernel_source(model, fields, kernels.c_type(dtype))
+    source = kernels.fused_update_source([fields_of(model_name, dtype)], kernels.c_type(dtype))
     nvcc(source, tmp_path, model_name)
+
+
+def test_fused_kernel_of_all_families_compiles(tmp_path):
+    families = [fields_of(name, "float64") for name in FRAGMENT_MODELS]
+    nvcc(kernels.fused_update_source(families, "double"), tmp_path, "all_families")
 
 
 def test_every_family_has_a_gpu_kernel():

@@ -53,13 +53,22 @@ class _Family:
             self._prepare_kernel(runner)
 
     def _prepare_kernel(self, runner):
-        backend, group, model = runner.backend, self.group, self.group.model
-        fields, arrays = kernels.kernel_fields(backend.xp, group)
+        backend, group = runner.backend, self.group
+        self.fields, arrays = kernels.kernel_fields(backend.xp, group)
         self.arrays = arrays  # keep them alive while their pointers are in use
         self.pointers = kernels.pointer_table(backend, arrays)
-        source = kernels.neuron_kernel_source(model, fields, kernels.c_type(backend.float))
-        self.kernel = kernels.compile_module(source).get_function(model.kernel)
-        self.stream_id = runner.stream_id(model.name)
+        self.stream_id = runner.stream_id(group.model.name)
+
+    def family_args(self, first_block: int):
+        """This family's record of the fused kernel's argument table."""
+        ptr = {"P": self.pointers, "ring": self.ring, "stim": self.stim, "gids": self.gids,
+               "recorded": self.recorded, "rec_count": self.rec_count,
+               "rec_step": self.rec_step, "rec_local": self.rec_local,
+               "rec_mult": self.rec_mult}
+        values = {name: arr.data.ptr for name, arr in ptr.items()}
+        values.update(n=self.n, n_slots=self.n_slots, rec_capacity=self.rec_capacity,
+                      stream=self.stream_id, first_block=first_block)
+        return tuple(values[name] for name in kernels.FAMILY_ARGS_FIELDS)
 
     def _prepare_schedule(self, runner):
         backend, group = runner.backend, self.group
@@ -83,20 +92,11 @@ class _Family:
             else csum[-1:]
         self.max_entries_per_chunk = int(spans.max()) if spans.size else 0
 
-    def launch(self, runner):
+    def launch_schedule(self, runner):
+        """Emit this step's scheduled spikes (spike-array families)."""
         args_tail = (runner.spk_gid, runner.spk_mult, runner.spk_count, self.recorded,
                      self.rec_count, self.rec_step, self.rec_local, self.rec_mult,
                      np.int32(self.rec_capacity))
-        if self.schedule:
-            self.kernel_schedule(runner, args_tail)
-            return
-        self.kernel((kernels.blocks_for(self.n),), (kernels.THREADS,),
-                    (self.pointers, np.int32(self.n), runner.clock, np.float64(runner.dt),
-                     np.uint64(runner.seed), np.uint32(self.stream_id), self.ring,
-                     np.int32(self.n_slots), self.stim, self.gids) + args_tail
-                    + runner.direct_args)
-
-    def kernel_schedule(self, runner, args_tail):
         fn = runner.static_kernel("spike_source_array.cu", "spike_source_array_update")
         blocks = kernels.blocks_for(max(self.max_entries_per_step, 1))
         fn((min(blocks, 1024),), (kernels.THREADS,),
@@ -229,23 +229,48 @@ class GpuStep:
         for gi, table in (network._tables or {}).items():
             fam = self.by_group[gi]
             self.tables.append((table, fam))
-        self.direct_args = self._direct_delivery_args()
+        self.blocks_done = xp.zeros(1, dtype=np.uint32)
+        self._prepare_fused_update()
 
-    def _direct_delivery_args(self):
-        """Kernel arguments for direct delivery of low-degree spikes: possible when all
-        synapses lead into one family (one table); otherwise disabled (max degree 0)."""
+    def _prepare_fused_update(self):
+        """One kernel updates every family with a fragment; its argument tables live in
+        device memory."""
+        xp = self.backend.xp
+        self.fused = [f for f in self.families if not f.schedule]
+        self.scheduled = [f for f in self.families if f.schedule]
+        if not self.fused:
+            return
+        source = kernels.fused_update_source([(f.group.model, f.fields) for f in self.fused],
+                                             kernels.c_type(self.backend.float))
+        self.fused_kernel = kernels.compile_module(source).get_function(kernels.FUSED_KERNEL)
+        records, first = [], 0
+        for f in self.fused:
+            records.append(f.family_args(first))
+            first += kernels.blocks_for(f.n)
+        self.fused_blocks = first
+        self.family_table = xp.asarray(np.array(records, dtype=kernels.FAMILY_ARGS_DTYPE)
+                                       .view(np.uint8))
+        self.step_args = xp.asarray(np.array([self._step_args()], dtype=kernels.STEP_ARGS_DTYPE)
+                                    .view(np.uint8))
+
+    def _step_args(self):
+        """The spike list, and the table for direct delivery of low-degree spikes: possible
+        when all synapses lead into one family (one table); otherwise disabled."""
         xp = self.backend.xp
         max_degree = DIRECT_MAX_DEGREE if kernels.env_flag("PYNN_NEURONGPU_DIRECT", True) \
             else 0
+        spikes = (self.spk_gid.data.ptr, self.spk_mult.data.ptr, self.spk_count.data.ptr)
         if len(self.tables) == 1 and max_degree:
             table, fam = self.tables[0]
-            return (table.offsets, table.target, table.weight, table.delay, table.port,
-                    fam.ring, np.int32(fam.n_slots), np.int32(len(fam.group.model.receptors)),
-                    np.int32(fam.n), np.int32(max_degree))
-        dummy = self._dummy = (xp.zeros(2, np.int64), xp.zeros(1, np.int32),
-                               xp.zeros(1, self.backend.float), xp.zeros(1, np.int32),
-                               xp.zeros(1, np.int8), xp.zeros(1, self.backend.float))
-        return dummy + (np.int32(1), np.int32(1), np.int32(1), np.int32(0))
+            arrays = (table.offsets, table.target, table.weight, table.delay, table.port,
+                      fam.ring)
+            sizes = (fam.n_slots, len(fam.group.model.receptors), fam.n, max_degree)
+        else:
+            self._dummy = arrays = (xp.zeros(2, np.int64), xp.zeros(1, np.int32),
+                                    xp.zeros(1, self.backend.float), xp.zeros(1, np.int32),
+                                    xp.zeros(1, np.int8), xp.zeros(1, self.backend.float))
+            sizes = (1, 1, 1, 0)
+        return spikes + tuple(a.data.ptr for a in arrays) + sizes
 
     @staticmethod
     def supports(network) -> bool:
@@ -276,21 +301,61 @@ class GpuStep:
         return fn
 
     # -- one step -----------------------------------------------------------------------
+    def _launches(self):
+        """The step's launches in order, as (label, callable)."""
+        out = [(f"stimulus:{gi}", stim.launch) for gi, stim in self.stimuli.items()]
+        out += [(f"schedule:{fam.group.model.name}", fam.launch_schedule)
+                for fam in self.scheduled]
+        if self.fused:
+            def update(runner):
+                runner.fused_kernel(
+                    (runner.fused_blocks,), (kernels.THREADS,),
+                    (runner.family_table, np.int32(len(runner.fused)), runner.clock,
+                     np.float64(runner.dt), np.uint64(runner.seed), runner.step_args))
+            out.append(("update:" + ",".join(f.group.model.name for f in self.fused), update))
+        out += [(f"sample:{s.rec.variable}", s.launch) for s in self.samplers]
+        for k, (table, fam) in enumerate(self.tables):
+            last = k == len(self.tables) - 1  # the last propagation also ends the step
+
+            def propagate(runner, table=table, fam=fam, last=last):
+                runner.static_kernel("delivery.cu", "propagate")(
+                    (runner.propagate_blocks,), (kernels.THREADS,),
+                    (runner.clock, runner.spk_count, runner.spk_gid, runner.spk_mult,
+                     table.offsets, table.target, table.weight, table.delay, table.port,
+                     fam.ring, np.int32(fam.n_slots),
+                     np.int32(len(fam.group.model.receptors)), np.int32(fam.n),
+                     runner.blocks_done, np.int32(last)))
+            out.append((f"propagate:{fam.group.model.name}", propagate))
+        if not self.tables:
+            def end_step(runner):
+                runner.static_kernel("delivery.cu", "end_step")(
+                    (1,), (1,), (runner.clock, runner.spk_count))
+            out.append(("end_step", end_step))
+        return out
+
     def _launch_step(self):
-        for stim in self.stimuli.values():
-            stim.launch(self)
-        for fam in self.families:
-            fam.launch(self)
-        for sampler in self.samplers:
-            sampler.launch(self)
-        for table, fam in self.tables:
-            self.static_kernel("delivery.cu", "propagate")(
-                (self.propagate_blocks,), (kernels.THREADS,),
-                (self.clock, self.spk_count, self.spk_gid, self.spk_mult, table.offsets,
-                 table.target, table.weight, table.delay, table.port, fam.ring,
-                 np.int32(fam.n_slots), np.int32(len(fam.group.model.receptors)),
-                 np.int32(fam.n)))
-        self.static_kernel("delivery.cu", "end_step")((1,), (1,), (self.clock, self.spk_count))
+        for _, launch in self._launches():
+            launch(self)
+
+    def profile(self, n_steps: int) -> dict:
+        """Mean GPU time (ms) of each launch of a step, timed with CUDA events, one launch
+        at a time (a diagnostic: no graphs, so the sum exceeds a graph-replayed step)."""
+        cupy = self.cupy
+        totals = {}
+        launches = self._launches()
+        net = self.net
+        self._begin_chunk(net.step, n_steps)
+        for _ in range(n_steps):
+            for label, launch in launches:
+                start, stop = cupy.cuda.Event(), cupy.cuda.Event()
+                start.record()
+                launch(self)
+                stop.record()
+                stop.synchronize()
+                totals[label] = totals.get(label, 0.0) + cupy.cuda.get_elapsed_time(start, stop)
+        net.step += n_steps
+        self._end_chunk(net.step - n_steps, n_steps)
+        return {label: t / n_steps for label, t in totals.items()}
 
     # -- a run --------------------------------------------------------------------------
     def run(self):

@@ -67,13 +67,27 @@ def kernel_fields(xp, group):
     return fields, arrays
 
 
-def neuron_kernel_source(model, fields: list[tuple[str, object, bool]], real: str) -> str:
-    """CUDA source of the update kernel of `model`.
+# Per-family launch arguments, read by the fused update kernel from device memory. All
+# fields are 8 bytes wide, so the C struct and this NumPy dtype share one layout.
+FAMILY_ARGS_FIELDS = ("P", "n", "ring", "n_slots", "stim", "gids", "recorded", "rec_count",
+                      "rec_step", "rec_local", "rec_mult", "rec_capacity", "stream",
+                      "first_block")
+_POINTER_FIELDS = {"P", "ring", "stim", "gids", "recorded", "rec_count", "rec_step",
+                   "rec_local", "rec_mult"}
+FAMILY_ARGS_DTYPE = np.dtype([(name, np.uint64 if name in _POINTER_FIELDS else np.int64)
+                              for name in FAMILY_ARGS_FIELDS])
+_FAMILY_ARGS_STRUCT = "struct FamilyArgs {\n" + "".join(
+    f"    {'unsigned long long' if name in _POINTER_FIELDS else 'long long'} {name};\n"
+    for name in FAMILY_ARGS_FIELDS) + "};"
+
+
+def family_function_source(model, fields: list[tuple[str, object, bool]], fn_name: str) -> str:
+    """A device function that advances neuron `i` of a family `model` by one step.
 
     `fields` lists (name, dtype, writable) of every per-neuron array the fragment uses, in
-    the order of the pointer table passed at launch. The fragment sees its fields as local
-    variables, plus `step`, `dt`, `rng` (a RandomSeq for this neuron and step), and, for
-    families with receptor ports, `in_<port>` and `stim_now`; it sets `n_spikes`.
+    the order of the family's pointer table. The fragment (cuda/<model>.cu) sees its fields
+    as local variables, plus `step`, `dt`, `rng` (a RandomSeq for this neuron and step),
+    and, for families with receptor ports, `in_<port>` and `stim_now`; it sets `n_spikes`.
     """
     ports = list(model.receptors)
     loads, stores = [], []
@@ -85,36 +99,24 @@ def neuron_kernel_source(model, fields: list[tuple[str, object, bool]], real: st
             stores.append(f"    (({ctype}*)P[{k}])[i] = {name};")
     inputs = []
     if ports:
-        inputs.append(f"    real* in = ring + (size_t)(step % n_slots) * {len(ports)} * n;")
+        inputs.append(f"    real* in = (real*)f.ring + (size_t)(step % f.n_slots) * {len(ports)}"
+                      " * f.n;")
         for p, port in enumerate(ports):
-            inputs.append(f"    const real in_{port} = in[(size_t){p} * n + i];")
-            inputs.append(f"    in[(size_t){p} * n + i] = 0;")
+            inputs.append(f"    const real in_{port} = in[(size_t){p} * f.n + i];")
+            inputs.append(f"    in[(size_t){p} * f.n + i] = 0;")
+        inputs.append("    real* stim = (real*)f.stim;")
         inputs.append("    const real stim_now = stim[i];")
         inputs.append("    stim[i] = 0;")
     fragment = read_source(f"{model.name}.cu")
     lines = [
-        f"#define NEURONGPU_REAL {real}",
-        '#include "neurongpu_common.cuh"',
-        '#include "rkf45.cuh"',
-        f'extern "C" __global__ void {model.kernel}(',
-        "    const unsigned long long* __restrict__ P, const int n,",
-        "    const long long* __restrict__ clock, const double dt,",
-        "    const unsigned long long seed, const unsigned int stream,",
-        "    real* __restrict__ ring, const int n_slots, real* __restrict__ stim,",
-        "    const int* __restrict__ gids,",
-        "    int* __restrict__ spk_gid, int* __restrict__ spk_mult, int* __restrict__ spk_count,",
-        "    const unsigned char* __restrict__ recorded, int* __restrict__ rec_count,",
-        "    int* __restrict__ rec_step, int* __restrict__ rec_local, int* __restrict__ rec_mult,",
-        "    const int rec_capacity,",
-        "    const long long* __restrict__ d_offsets, const int* __restrict__ d_target,",
-        "    const real* __restrict__ d_weight, const int* __restrict__ d_delay,",
-        "    const signed char* __restrict__ d_port, real* __restrict__ d_ring,",
-        "    const int d_slots, const int d_ports, const int d_n, const int d_max_degree)",
+        f"__device__ __forceinline__ void {fn_name}(const FamilyArgs& f, const int i,",
+        "    const long long step, const double dt, const unsigned long long seed,",
+        "    const StepArgs& a)",
         "{",
-        "    const int i = blockIdx.x * blockDim.x + threadIdx.x;",
-        "    if (i >= n) return;",
-        "    const long long step = clock[0];",
-        "    RandomSeq rng(seed, stream, (unsigned int)gids[i], (unsigned long long)step);",
+        "    const unsigned long long* P = (const unsigned long long*)f.P;",
+        "    const int* gids = (const int*)f.gids;",
+        "    RandomSeq rng(seed, (unsigned int)f.stream, (unsigned int)gids[i],",
+        "                  (unsigned long long)step);",
         *inputs,
         *loads,
         "    int n_spikes = 0;",
@@ -122,14 +124,52 @@ def neuron_kernel_source(model, fields: list[tuple[str, object, bool]], real: st
         fragment,
         "    }",
         *stores,
-        "    if (n_spikes > 0) {",
-        "        if (!deliver_direct(gids[i], n_spikes, step, d_offsets, d_target, d_weight,",
-        "                            d_delay, d_port, d_ring, d_slots, d_ports, d_n,",
-        "                            d_max_degree))",
-        "            emit_spike(spk_gid, spk_mult, spk_count, gids[i], n_spikes);",
-        "        if (recorded[i]) record_spike(rec_count, rec_step, rec_local, rec_mult,",
-        "                                      rec_capacity, step, i, n_spikes);",
-        "    }",
+        "    if (n_spikes > 0) finish_spike(f, a, i, gids[i], n_spikes, step);",
+        "}",
+    ]
+    return "\n".join(lines)
+
+
+STEP_ARGS_FIELDS = ("spk_gid", "spk_mult", "spk_count", "d_offsets", "d_target", "d_weight",
+                    "d_delay", "d_port", "d_ring", "d_slots", "d_ports", "d_n", "d_max_degree")
+STEP_ARGS_DTYPE = np.dtype([(name, np.int64 if name in ("d_slots", "d_ports", "d_n",
+                                                        "d_max_degree") else np.uint64)
+                            for name in STEP_ARGS_FIELDS])
+
+FUSED_KERNEL = "update_families"
+
+
+def fused_update_source(families: list[tuple[object, list]], real: str) -> str:
+    """CUDA source of the one kernel that updates every family of a network.
+
+    `families` is a list of (model, fields). Blocks are dealt out to families in order
+    (FamilyArgs.first_block); each block updates blockDim.x neurons of its family.
+    """
+    functions, dispatch = [], []
+    for k, (model, fields) in enumerate(families):
+        fn = f"update_{k}_{model.name}"
+        functions.append(family_function_source(model, fields, fn))
+        keyword = "if" if k == 0 else "else if"
+        dispatch.append(f"    {keyword} (k == {k}) {fn}(f, i, step, dt, seed, a);")
+    lines = [
+        f"#define NEURONGPU_REAL {real}",
+        '#include "neurongpu_common.cuh"',
+        '#include "rkf45.cuh"',
+        _FAMILY_ARGS_STRUCT,
+        '#include "step_args.cuh"',
+        *functions,
+        f'extern "C" __global__ void {FUSED_KERNEL}(const FamilyArgs* __restrict__ fams,',
+        "    const int n_fams, const long long* __restrict__ clock, const double dt,",
+        "    const unsigned long long seed, const StepArgs* __restrict__ step_args)",
+        "{",
+        "    const StepArgs a = *step_args;",
+        "    int k = 0;",
+        "    while (k + 1 < n_fams && (long long)blockIdx.x >= fams[k + 1].first_block) ++k;",
+        "    const FamilyArgs f = fams[k];",
+        "    const int i = (int)((blockIdx.x - f.first_block) * blockDim.x + threadIdx.x);",
+        "    if (i >= f.n) return;",
+        "    const long long step = clock[0];",
+        *dispatch,
         "}",
     ]
     return "\n".join(lines)

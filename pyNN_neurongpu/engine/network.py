@@ -287,13 +287,21 @@ class Network:
         delay = xp.broadcast_to(xp.asarray(delay_steps, dtype=np.int32), (n,)).copy()
         if n and int(delay.min()) < 1:
             raise ValueError("synaptic delays must be at least one time step")
-        targets = np.unique(self._gid_group[self.backend.to_host(post)])
+        # the families receiving these synapses, found on the device (no host copy of post)
+        per_group = xp.bincount(self._gid_group_device()[post], minlength=len(self.groups))
+        targets = np.nonzero(self.backend.to_host(per_group))[0] if n else []
         for g in targets:
             self._group_by_index(g).model.port_index(receptor)
         sg = SynapseGroup(pre, post, weight, delay, receptor, label)
         self.synapse_groups.append(sg)
         self._tables = None
         return sg
+
+    def _gid_group_device(self):
+        cached = getattr(self, "_gid_group_dev", None)
+        if cached is None or cached.shape[0] != self.n_neurons:
+            cached = self._gid_group_dev = self.backend.asarray(self._gid_group)
+        return cached
 
     def extend_synapses(self, sg: SynapseGroup, pre, post, weight, delay_steps):
         """Append synapses to an existing group (same receptor)."""
