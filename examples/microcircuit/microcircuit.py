@@ -159,8 +159,8 @@ def build_network(sim, scale=0.1, k_scale=None, background="poisson", thalamus=F
 
 
 OPTIONS = (
-    ("--scale", "factor for the neuron numbers (and, by default, the in-degrees)",
-     {"type": float, "default": 0.1}),
+    ("--scale", "factor for the neuron numbers (and, by default, the in-degrees); "
+     "default: 1 (full scale) on a GPU, 0.1 on a CPU", {"type": float, "default": None}),
     ("--k-scale", "factor for the in-degrees (default: --scale)", {"type": float}),
     ("--time", "simulated time, ms", {"type": float, "default": 1000.0}),
     ("--warmup", "initial period left out of the statistics, ms",
@@ -175,7 +175,8 @@ OPTIONS = (
                                       "default": "original"}),
     ("--seed", "seed of the random numbers (connectivity, weights, delays, V0)",
      {"type": int, "default": 12345}),
-    ("--native-rng", "draw with the backend's NativeRNG where it has one",
+    ("--native-rng", "draw with the backend's NativeRNG where it has one (the default on a "
+     "GPU at scales above 0.1, where host-side NumpyRNG draws would dominate the build)",
      {"action": "store_true"}),
     ("--no-record", "do not record spikes (only times are reported)",
      {"action": "store_true"}),
@@ -201,6 +202,13 @@ def main():
         extra["backend"] = options.backend
     sim.setup(timestep=options.dt, min_delay=options.dt, **extra)
     simulator = options.simulator
+    on_gpu = simulator == "neurongpu" and sim.simulator.state.backend.is_gpu
+    if options.scale is None:
+        options.scale = 1.0 if on_gpu else 0.1
+    if on_gpu and options.scale > 0.1 and not options.native_rng:
+        options.native_rng = True
+    print(f"{simulator} on {'the GPU' if on_gpu else 'the CPU'}: scale {options.scale:g}"
+          f"{', NativeRNG' if options.native_rng else ', NumpyRNG'}")
 
     net = build_network(sim, scale=options.scale, k_scale=options.k_scale,
                         background=options.background, thalamus=options.thalamus,
