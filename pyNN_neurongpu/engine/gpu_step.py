@@ -10,12 +10,16 @@ per chunk. The reference step (network.py) defines the results; tests compare th
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from . import kernels
 
 CHUNK_STEPS = 100
-PROPAGATE_BLOCKS_PER_SM = 4
+PROPAGATE_BLOCKS_PER_SM = int(os.environ.get("PYNN_NEURONGPU_PROPAGATE_BLOCKS_PER_SM", 4))
+# the last propagation block ends the step (else a separate one-thread launch does)
+FUSE_END_STEP = kernels.env_flag("PYNN_NEURONGPU_FUSE_END_STEP", True)
 # spikes of neurons with at most this many synapses are delivered by the neuron's thread
 DIRECT_MAX_DEGREE = 8
 
@@ -43,9 +47,9 @@ class _Family:
             capacity = max(1, n_rec * runner.chunk)
         self.rec_capacity = capacity
         self.rec_count = xp.zeros(1, dtype=np.int32)
-        self.rec_step = xp.zeros(capacity, dtype=np.int32)
-        self.rec_local = xp.zeros(capacity, dtype=np.int32)
-        self.rec_mult = xp.zeros(capacity, dtype=np.int32)
+        # recorded spikes: rows step, local index, multiplicity (one transfer per chunk)
+        self.rec_events = xp.zeros((3, capacity), dtype=np.int32)
+        self.rec_step, self.rec_local, self.rec_mult = self.rec_events
         self.ring = group.ring.data if group.ring is not None else xp.zeros(1, backend.float)
         self.n_slots = group.ring.n_slots if group.ring is not None else 1
         self.stim = xp.zeros(max(n, 1), dtype=backend.float)
@@ -109,11 +113,8 @@ class _Family:
         if count > self.rec_capacity:
             raise RuntimeError("spike recording buffer overflow (this is a bug)")
         if count:
-            steps = backend.to_host(self.rec_step[:count]).astype(np.int64)
-            local = backend.to_host(self.rec_local[:count]).astype(np.int64)
-            mult = backend.to_host(self.rec_mult[:count])
-            order = np.lexsort((local, steps))
-            self.group.spike_recorder.add_events(steps[order], local[order], mult[order])
+            steps, local, mult = backend.to_host(self.rec_events[:, :count])
+            self.group.spike_recorder.add_events(steps, local, mult)
         self.rec_count[...] = 0
 
 
@@ -315,7 +316,8 @@ class GpuStep:
             out.append(("update:" + ",".join(f.group.model.name for f in self.fused), update))
         out += [(f"sample:{s.rec.variable}", s.launch) for s in self.samplers]
         for k, (table, fam) in enumerate(self.tables):
-            last = k == len(self.tables) - 1  # the last propagation also ends the step
+            # the last propagation also ends the step
+            last = FUSE_END_STEP and k == len(self.tables) - 1
 
             def propagate(runner, table=table, fam=fam, last=last):
                 runner.static_kernel("delivery.cu", "propagate")(
@@ -326,7 +328,7 @@ class GpuStep:
                      np.int32(len(fam.group.model.receptors)), np.int32(fam.n),
                      runner.blocks_done, np.int32(last)))
             out.append((f"propagate:{fam.group.model.name}", propagate))
-        if not self.tables:
+        if not (self.tables and FUSE_END_STEP):
             def end_step(runner):
                 runner.static_kernel("delivery.cu", "end_step")(
                     (1,), (1,), (runner.clock, runner.spk_count))

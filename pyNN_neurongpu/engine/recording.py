@@ -60,11 +60,13 @@ class SpikeRecorder:
             self.flush()
 
     def add_events(self, steps, local, counts):
-        """Append spikes recorded elsewhere (the GPU step), in step order."""
+        """Append spikes recorded elsewhere (the GPU step), in any order; they are
+        sorted by step, then local index, when read."""
         self.flush()
         self._steps.append(np.asarray(steps, dtype=np.int64))
         self._ids.append(np.asarray(local, dtype=np.int64))
         self._counts.append(np.asarray(counts, dtype=np.int32))
+        self._unsorted = True
 
     def flush(self):
         if self._buf is None or self._k == 0:
@@ -84,6 +86,10 @@ class SpikeRecorder:
             z = np.zeros(0, dtype=np.int64)
             return z, z.copy(), np.zeros(0, dtype=np.int32)
         steps, ids, counts = (np.concatenate(a) for a in (self._steps, self._ids, self._counts))
+        if getattr(self, "_unsorted", False):
+            order = np.lexsort((ids, steps))
+            steps, ids, counts = steps[order], ids[order], counts[order]
+            self._unsorted = False
         self._steps, self._ids, self._counts = [steps], [ids], [counts]
         return steps, ids, counts
 
