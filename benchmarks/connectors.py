@@ -97,7 +97,7 @@ def main():
                         help="substrings of case names to leave out")
     parser.add_argument("--rngs", nargs="+", default=["numpy", "native"],
                         choices=["numpy", "native"])
-    parser.add_argument("--json", default="benchmarks/connectors.json")
+    parser.add_argument("--json", default="benchmarks/results/connectors.json")
     args = parser.parse_args()
 
     import pyNN.neurongpu as ngpu
@@ -127,6 +127,13 @@ def main():
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"devices": device_names, "results": results},
                                               indent=1))
+
+    # warm-up: compile device kernels and load code paths once, outside the timings
+    for _name, n_pre, n_post, make_conn, make_syn in cases(200, 200):
+        for rng_kind in args.rngs:
+            for d in devices:
+                time_one(ngpu, {"backend": d, "precision": "float64"}, n_pre, n_post,
+                         make_conn, make_syn, rng_kind, sync if d == "gpu" else None)
 
     done = set()
     for n in args.sizes:
