@@ -13,6 +13,7 @@ both ports (positive on the inhibitory port too).
 
 from __future__ import annotations
 
+from . import lif
 from .base import NeuronModel, StepContext, Var, require_non_negative, require_positive
 from .integrators import RKF45
 
@@ -24,23 +25,12 @@ _ATOL_G = 1e-6      # uS (= 1e-3 nS), also uS/ms for conductance derivatives
 class IafCondExp(NeuronModel):
     name = "iaf_cond_exp"
     parameters = {
-        "v_rest": Var(-65.0, "mV", "resting membrane potential"),
-        "cm": Var(1.0, "nF", "membrane capacitance"),
-        "tau_m": Var(20.0, "ms", "membrane time constant"),
-        "tau_refrac": Var(0.1, "ms", "refractory period"),
-        "tau_syn_E": Var(5.0, "ms", "decay time of the excitatory conductance"),
-        "tau_syn_I": Var(5.0, "ms", "decay time of the inhibitory conductance"),
+        **lif.MEMBRANE,
+        **lif.synaptic_time_constants(5.0, "decay time of the {} conductance"),
         "e_rev_E": Var(0.0, "mV", "excitatory reversal potential"),
         "e_rev_I": Var(-70.0, "mV", "inhibitory reversal potential"),
-        "v_thresh": Var(-50.0, "mV", "spike threshold"),
-        "v_reset": Var(-65.0, "mV", "reset potential after a spike"),
-        "i_offset": Var(0.0, "nA", "constant injected current"),
     }
-    state = {
-        "v": Var(-65.0, "mV", "membrane potential"),
-        "gsyn_exc": Var(0.0, "uS", "excitatory synaptic conductance"),
-        "gsyn_inh": Var(0.0, "uS", "inhibitory synaptic conductance"),
-    }
+    state = {**lif.V, **lif.SYNAPTIC_CONDUCTANCES}
     # h_int: each neuron's adaptive sub-step size (ms; 0 = start with dt)
     internal = {"refrac": "int32", "i_stim": "float", "h_int": "float"}
     receptors = {"excitatory": "uS", "inhibitory": "uS"}

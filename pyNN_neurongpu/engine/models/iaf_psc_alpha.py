@@ -13,28 +13,16 @@ from __future__ import annotations
 
 import math
 
-from .base import NeuronModel, StepContext, Var, require_non_negative, require_positive
+from . import lif
+from .base import NeuronModel, StepContext, require_non_negative, require_positive
 from .propagators import propagator_31, propagator_32
 
 
 class IafPscAlpha(NeuronModel):
     name = "iaf_psc_alpha"
-    parameters = {
-        "v_rest": Var(-65.0, "mV", "resting membrane potential"),
-        "cm": Var(1.0, "nF", "membrane capacitance"),
-        "tau_m": Var(20.0, "ms", "membrane time constant"),
-        "tau_refrac": Var(0.1, "ms", "refractory period"),
-        "tau_syn_E": Var(0.5, "ms", "rise time of the excitatory alpha current"),
-        "tau_syn_I": Var(0.5, "ms", "rise time of the inhibitory alpha current"),
-        "i_offset": Var(0.0, "nA", "constant injected current"),
-        "v_reset": Var(-65.0, "mV", "reset potential after a spike"),
-        "v_thresh": Var(-50.0, "mV", "spike threshold"),
-    }
-    state = {
-        "v": Var(-65.0, "mV", "membrane potential"),
-        "isyn_exc": Var(0.0, "nA", "excitatory synaptic current"),
-        "isyn_inh": Var(0.0, "nA", "inhibitory synaptic current"),
-    }
+    parameters = {**lif.MEMBRANE, **lif.synaptic_time_constants(
+        0.5, "rise time of the {} alpha current")}
+    state = {**lif.V, **lif.SYNAPTIC_CURRENTS}
     # disyn_*: derivative states of the alpha currents (nA/ms)
     internal = {"refrac": "int32", "i_stim": "float", "disyn_exc": "float",
                 "disyn_inh": "float"}

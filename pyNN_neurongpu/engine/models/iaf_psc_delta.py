@@ -11,25 +11,18 @@ add to the same membrane jump: PyNN gives inhibitory weights as negative mV.
 
 from __future__ import annotations
 
+from . import lif
 from .base import NeuronModel, StepContext, Var, require_non_negative, require_positive
 
 
 class IafPscDelta(NeuronModel):
     name = "iaf_psc_delta"
     parameters = {
-        "v_rest": Var(-65.0, "mV", "resting membrane potential"),
-        "cm": Var(1.0, "nF", "membrane capacitance"),
-        "tau_m": Var(20.0, "ms", "membrane time constant"),
-        "tau_refrac": Var(0.1, "ms", "refractory period"),
-        "i_offset": Var(0.0, "nA", "constant injected current"),
-        "v_reset": Var(-65.0, "mV", "reset potential after a spike"),
-        "v_thresh": Var(-50.0, "mV", "spike threshold"),
+        **lif.MEMBRANE,
         "refractory_input": Var(0.0, "", "1: keep input arriving while refractory "
                                          "(NEST's refractory_input), 0: discard it"),
     }
-    state = {
-        "v": Var(-65.0, "mV", "membrane potential"),
-    }
+    state = dict(lif.V)
     # refr_input: input kept during refractoriness (mV), if refractory_input is set
     internal = {"refrac": "int32", "i_stim": "float", "refr_input": "float"}
     receptors = {"excitatory": "mV", "inhibitory": "mV"}

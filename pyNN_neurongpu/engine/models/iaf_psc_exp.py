@@ -9,28 +9,16 @@ steps.
 
 from __future__ import annotations
 
-from .base import NeuronModel, StepContext, Var, require_non_negative, require_positive
+from . import lif
+from .base import NeuronModel, StepContext, require_non_negative, require_positive
 from .propagators import propagator_32
 
 
 class IafPscExp(NeuronModel):
     name = "iaf_psc_exp"
-    parameters = {
-        "v_rest": Var(-65.0, "mV", "resting membrane potential"),
-        "cm": Var(1.0, "nF", "membrane capacitance"),
-        "tau_m": Var(20.0, "ms", "membrane time constant"),
-        "tau_refrac": Var(0.1, "ms", "refractory period"),
-        "tau_syn_E": Var(5.0, "ms", "decay time of the excitatory synaptic current"),
-        "tau_syn_I": Var(5.0, "ms", "decay time of the inhibitory synaptic current"),
-        "i_offset": Var(0.0, "nA", "constant injected current"),
-        "v_reset": Var(-65.0, "mV", "reset potential after a spike"),
-        "v_thresh": Var(-50.0, "mV", "spike threshold"),
-    }
-    state = {
-        "v": Var(-65.0, "mV", "membrane potential"),
-        "isyn_exc": Var(0.0, "nA", "excitatory synaptic current"),
-        "isyn_inh": Var(0.0, "nA", "inhibitory synaptic current"),
-    }
+    parameters = {**lif.MEMBRANE, **lif.synaptic_time_constants(
+        5.0, "decay time of the {} synaptic current")}
+    state = {**lif.V, **lif.SYNAPTIC_CURRENTS}
     internal = {"refrac": "int32", "i_stim": "float"}
     receptors = {"excitatory": "nA", "inhibitory": "nA"}
     recordable = ("spikes", "v", "isyn_exc", "isyn_inh")
