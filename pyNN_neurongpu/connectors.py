@@ -36,6 +36,7 @@ CSAConnector and multi-compartment `location_selector` use PyNN's generic code
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
 
 import numpy as np
@@ -49,7 +50,7 @@ from pyNN.standardmodels.base import check_weights
 
 from . import numpy_streams, simulator
 from .engine import connectivity
-from .random import is_native
+from .random import DefaultConnectorRNG, is_native, native_for
 from .synapse_values import Connections, column_draws, connection_values
 
 BLOCK_ELEMENTS = 1 << 22
@@ -108,6 +109,13 @@ def _check_by_column(check, value, connections, projection):
 
 class BulkConnector:
     """Mixin: build every connection of a projection in one go."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        base_init = inspect.signature(super().__init__)
+        if "rng" in base_init.parameters and base_init.bind(
+                *args, **kwargs).arguments.get("rng") is None:
+            self.rng = DefaultConnectorRNG()
 
     def _reproducible_rng(self) -> bool:
         rng = getattr(self, "rng", None)
@@ -412,8 +420,9 @@ class FromListConnector(BulkConnector, base.FromListConnector):
         """PyNN draws each target's values from a fresh copy of the distribution: the
         k-th connection of every target gets the k-th number of the stream."""
         distribution = value.base_value
-        if is_native(distribution.rng):
-            x = distribution.rng.draw(distribution.name, distribution.parameters, rank.size)
+        native = native_for(distribution.rng)
+        if native is not None:
+            x = native.draw(distribution.name, distribution.parameters, rank.size)
         elif numpy_streams.splittable(distribution):
             x = np.asarray(copy.deepcopy(distribution).next(int(sizes.max())))[rank]
         else:

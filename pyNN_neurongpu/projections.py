@@ -19,6 +19,7 @@ from pyNN.core import ezip
 from pyNN.space import Space
 
 from . import simulator
+from .random import resolve_connector_rng
 from .standardmodels.synapses import StaticSynapse
 from .synapse_values import Connections, matrix_draws, values_at
 
@@ -97,6 +98,7 @@ class Projection(common.Projection):
         self._pending = []
         self._sg = None
         self._forget_caches()
+        resolve_connector_rng(connector, simulator.state.backend)
         try:
             connector.connect(self)
             self._commit_pending()

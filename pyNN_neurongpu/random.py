@@ -76,3 +76,40 @@ class NativeRNG(pynn_random.NativeRNG):
 def is_native(rng) -> bool:
     """True when `rng` asks for draws on the engine's device."""
     return isinstance(rng, NativeRNG)
+
+
+_UNSEEDED = NativeRNG()
+
+
+def native_for(rng):
+    """The NativeRNG that draws in place of `rng`, or None where `rng`'s own numbers
+    must be reproduced.
+
+    A NativeRNG draws itself. A NumpyRNG or GSLRNG made without a seed (as
+    ``RandomDistribution(...)`` makes one when given no rng) draws numbers nobody can
+    reproduce, so the engine's stream (seeded by ``setup(rng_seed=...)``) draws them
+    instead, in bulk on the device: same distribution, no per-column host loop.
+    """
+    if isinstance(rng, NativeRNG):
+        return rng
+    if isinstance(rng, (NumpyRNG, GSLRNG)) and rng.seed is None:
+        return _UNSEEDED
+    return None
+
+
+class DefaultConnectorRNG(NumpyRNG):
+    """The rng of a connector made without one: PyNN's default, ``NumpyRNG(seed=151985012)``.
+
+    On the CPU engine it is exactly that, so the reference engine and pyNN.nest build
+    the same network. On the GPU the connector draws with a NativeRNG instead, on the
+    device (:func:`resolve_connector_rng`).
+    """
+
+    def __init__(self):
+        super().__init__(seed=151985012)
+
+
+def resolve_connector_rng(connector, backend) -> None:
+    """On a GPU backend, let a connector made without an rng draw on the device."""
+    if backend.is_gpu and isinstance(getattr(connector, "rng", None), DefaultConnectorRNG):
+        connector.rng = NativeRNG()

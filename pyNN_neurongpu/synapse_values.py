@@ -16,7 +16,7 @@ from lazyarray import larray
 from pyNN.random import RandomDistribution
 
 from . import numpy_streams
-from .random import is_native
+from .random import native_for
 
 BLOCK_ELEMENTS = 1 << 22
 
@@ -68,9 +68,10 @@ def column_draws(connections: Connections):
     connection, as PyNN's generic connectors draw them."""
     def draw(distribution):
         n = connections.size
-        if is_native(distribution.rng):
-            return distribution.rng.draw(distribution.name, distribution.parameters, n,
-                                         connections.backend)
+        native = native_for(distribution.rng)
+        if native is not None:
+            return native.draw(distribution.name, distribution.parameters, n,
+                               connections.backend)
         if connections.column_ordered:
             return numpy_streams.draws_by_column(distribution, connections.column_counts())
         return np.asarray(distribution.next(n)) if n else np.zeros(0)
@@ -82,9 +83,10 @@ def matrix_draws(connections: Connections):
     is its element of a pre x post matrix drawn row by row (as pyNN.nest draws it);
     several connections of one pair share it."""
     def draw(distribution):
-        if is_native(distribution.rng):
-            return distribution.rng.draw(distribution.name, distribution.parameters,
-                                         connections.size, connections.backend)
+        native = native_for(distribution.rng)
+        if native is not None:
+            return native.draw(distribution.name, distribution.parameters,
+                               connections.size, connections.backend)
         pre, post = connections.host()
         n_pre, n_post = connections.n_pre, connections.n_post
         if not numpy_streams.splittable(distribution):

@@ -203,3 +203,44 @@ def test_native_rng_draws_for_populations(sim):
     tau = p.get("tau_m")
     assert tau.min() >= 10.0 and tau.max() <= 20.0
     assert tau.mean() == pytest.approx(15.0, abs=0.2)
+
+
+def test_unseeded_distributions_draw_in_bulk_from_the_engine(sim):
+    """A RandomDistribution made without an rng cannot be reproduced anyway: the engine
+    draws it (one bulk call), with the distribution's statistics and bounds."""
+    from pyNN.random import NumpyRNG
+
+    from pyNN_neurongpu.random import native_for
+
+    assert native_for(NumpyRNG()) is not None
+    assert native_for(NumpyRNG(seed=1)) is None
+    pre, post = sim.Population(400, sim.IF_curr_exp()), sim.Population(300, sim.IF_curr_exp())
+    weights = RD("normal_clipped", [0.1, 0.05, 0.0, np.inf])
+    delays = RD("normal_clipped", [1.5, 0.75, 0.1, np.inf])
+    prj = sim.Projection(pre, post, sim.FixedTotalNumberConnector(50000, rng=sim.NativeRNG(4)),
+                         sim.StaticSynapse(weight=weights, delay=delays))
+    w, d = (np.array(prj.get(name, format="list"))[:, 2] for name in ("weight", "delay"))
+    assert w.min() >= 0 and d.min() >= 0.1
+    # mean of a normal(0.1, 0.05) truncated below at 0: 0.1 + 0.05 * phi(2) / Phi(2)
+    assert w.mean() == pytest.approx(0.1 + 0.05 * 0.05399 / 0.97725, rel=0.01)
+    assert np.unique(w).size > 0.99 * w.size
+
+
+def test_connector_without_rng(sim):
+    """No rng: PyNN's default NumpyRNG(seed=151985012) on the CPU (the network pyNN.nest
+    builds); the engine's NativeRNG on a GPU, where the connectivity is drawn on the device."""
+    from pyNN.random import NumpyRNG
+
+    pre, post = sim.Population(60, sim.IF_curr_exp()), sim.Population(70, sim.IF_curr_exp())
+    connector = sim.FixedProbabilityConnector(0.2)
+    prj = sim.Projection(pre, post, connector, sim.StaticSynapse())
+    default = sim.Projection(pre, post, sim.FixedProbabilityConnector(
+        0.2, rng=NumpyRNG(seed=151985012)), sim.StaticSynapse())
+    same = np.array_equal(np.sort(indices(prj)[0] * 70 + indices(prj)[1]),
+                          np.sort(indices(default)[0] * 70 + indices(default)[1]))
+    if sim.test_backend == "gpu":
+        assert isinstance(connector.rng, sim.NativeRNG)
+        assert not same
+    else:
+        assert isinstance(connector.rng, NumpyRNG) and connector.rng.seed == 151985012
+        assert same
