@@ -1,7 +1,7 @@
 // Spike propagation and the end of a step.
 //
 // propagate: every spike of this step (the spike list) walks its outgoing synapses in one
-// target family's table (sorted by source, then delay; 64-bit offsets) and adds
+// target family's table (grouped by source; 64-bit offsets) and adds
 // weight * multiplicity to the target's ring-buffer slot (step + delay) % n_slots.
 // Work is spread over a fixed grid (so the launch can be captured in a CUDA graph): block b
 // serves spike b % count, and the blocks that share a spike split its synapses.
@@ -9,21 +9,19 @@
 
 __device__ __forceinline__ void deliver_spike(
     const int s, const int rank, const int sharing, const long long step,
-    const int* __restrict__ spk_gid, const int* __restrict__ spk_mult,
-    const long long* __restrict__ offsets, const int* __restrict__ target,
-    const real* __restrict__ weight, const int* __restrict__ delay,
-    const signed char* __restrict__ port, real* __restrict__ ring, const int n_slots,
-    const int n_ports, const int n)
+    const int* __restrict__ spk_gid, const int* __restrict__ spk_mult, const SynapseTable& tab,
+    real* __restrict__ ring, const int n_slots, const int n_ports, const int n)
 {
     const int gid = spk_gid[s];
     const real m = (real)spk_mult[s];
-    const long long end = offsets[gid + 1];
+    const long long end = tab.offsets[gid + 1];
     const long long stride = (long long)sharing * blockDim.x;
-    for (long long k = offsets[gid] + (long long)rank * blockDim.x + threadIdx.x; k < end;
+    for (long long k = tab.offsets[gid] + (long long)rank * blockDim.x + threadIdx.x; k < end;
          k += stride) {
-        const int slot = (int)((step + delay[k]) % n_slots);
-        atomicAdd(&ring[((size_t)slot * n_ports + port[k]) * (size_t)n + target[k]],
-                  weight[k] * m);
+        int target, delay, port;
+        tab.get(k, target, delay, port);
+        const int slot = (int)((step + delay) % n_slots);
+        atomicAdd(&ring[((size_t)slot * n_ports + port) * (size_t)n + target], tab.weight[k] * m);
     }
 }
 
@@ -32,12 +30,13 @@ __device__ __forceinline__ void deliver_spike(
 extern "C" __global__ void propagate(
     long long* __restrict__ clock, int* __restrict__ spk_count,
     const int* __restrict__ spk_gid, const int* __restrict__ spk_mult,
-    const long long* __restrict__ offsets, const int* __restrict__ target,
-    const real* __restrict__ weight, const int* __restrict__ delay,
-    const signed char* __restrict__ port, real* __restrict__ ring, const int n_slots,
-    const int n_ports, const int n, unsigned int* __restrict__ blocks_done,
-    const int finish_step)
+    const long long* __restrict__ offsets, const unsigned int* __restrict__ meta,
+    const int* __restrict__ target, const real* __restrict__ weight,
+    const int* __restrict__ delay, const signed char* __restrict__ port, const int tbits,
+    const int pbits, real* __restrict__ ring, const int n_slots, const int n_ports,
+    const int n, unsigned int* __restrict__ blocks_done, const int finish_step)
 {
+    const SynapseTable tab{offsets, meta, target, weight, delay, port, tbits, pbits};
     const int count = *spk_count;
     const long long step = clock[0];
     const int blocks = gridDim.x;
@@ -47,12 +46,11 @@ extern "C" __global__ void propagate(
         // blocks b = s, s + count, s + 2 count, ... share spike s
         const int s = blockIdx.x % count;
         const int sharing = (blocks - 1 - s) / count + 1;
-        deliver_spike(s, blockIdx.x / count, sharing, step, spk_gid, spk_mult, offsets, target,
-                      weight, delay, port, ring, n_slots, n_ports, n);
+        deliver_spike(s, blockIdx.x / count, sharing, step, spk_gid, spk_mult, tab, ring,
+                      n_slots, n_ports, n);
     } else {
         for (int s = blockIdx.x; s < count; s += blocks)
-            deliver_spike(s, 0, 1, step, spk_gid, spk_mult, offsets, target, weight, delay,
-                          port, ring, n_slots, n_ports, n);
+            deliver_spike(s, 0, 1, step, spk_gid, spk_mult, tab, ring, n_slots, n_ports, n);
     }
     if (!finish_step) return;
     __syncthreads();

@@ -93,25 +93,50 @@ __device__ __forceinline__ void emit_spike(int* spk_gid, int* spk_mult, int* spk
     spk_mult[k] = mult;
 }
 
+// A target family's incoming synapses, grouped by source (engine/construction.py): with
+// `meta`, target | port << tbits | delay << (tbits + pbits) packed in 32 bits; else
+// separate target, delay and port arrays.
+struct SynapseTable {
+    const long long* __restrict__ offsets;
+    const unsigned int* __restrict__ meta;
+    const int* __restrict__ target;
+    const real* __restrict__ weight;
+    const int* __restrict__ delay;
+    const signed char* __restrict__ port;
+    int tbits, pbits;
+
+    __device__ __forceinline__ void get(const long long k, int& t, int& d, int& p) const {
+        if (meta != nullptr) {
+            const unsigned int m = meta[k];
+            t = (int)(m & ((1u << tbits) - 1u));
+            p = (int)((m >> tbits) & ((1u << pbits) - 1u));
+            d = (int)(m >> (tbits + pbits));
+        } else {
+            t = target[k];
+            d = delay[k];
+            p = port[k];
+        }
+    }
+};
+
 // A spike of a neuron with few outgoing synapses (at most max_degree, in the only target
 // family's table) is delivered right away by the neuron's own thread, which keeps sources
 // such as Poisson background generators out of the spike list. Returns false (the spike
 // must go to the spike list) when direct delivery does not apply.
 __device__ __forceinline__ bool deliver_direct(
-    const int gid, const int mult, const long long step,
-    const long long* __restrict__ offsets, const int* __restrict__ target,
-    const real* __restrict__ weight, const int* __restrict__ delay,
-    const signed char* __restrict__ port, real* __restrict__ ring, const int n_slots,
-    const int n_ports, const int n, const int max_degree)
+    const int gid, const int mult, const long long step, const SynapseTable& tab,
+    real* __restrict__ ring, const int n_slots, const int n_ports, const int n,
+    const int max_degree)
 {
     if (max_degree <= 0) return false;
-    const long long beg = offsets[gid], end = offsets[gid + 1];
+    const long long beg = tab.offsets[gid], end = tab.offsets[gid + 1];
     if (end - beg > max_degree) return false;
     const real m = (real)mult;
     for (long long k = beg; k < end; ++k) {
-        const int slot = (int)((step + delay[k]) % n_slots);
-        atomicAdd(&ring[((size_t)slot * n_ports + port[k]) * (size_t)n + target[k]],
-                  weight[k] * m);
+        int target, delay, port;
+        tab.get(k, target, delay, port);
+        const int slot = (int)((step + delay) % n_slots);
+        atomicAdd(&ring[((size_t)slot * n_ports + port) * (size_t)n + target], tab.weight[k] * m);
     }
     return true;
 }

@@ -49,11 +49,13 @@ from pyNN.standardmodels import StandardSynapseType
 from pyNN.standardmodels.base import check_weights
 
 from . import numpy_streams, simulator
-from .engine import connectivity
+from .engine import connectivity, memory
 from .random import DefaultConnectorRNG, is_native, native_for
 from .synapse_values import Connections, column_draws, connection_values
 
 BLOCK_ELEMENTS = 1 << 22
+# temporary bytes per connection while a projection is built (int64 indices, values, gids)
+BUILD_BYTES = 48
 
 logger = logging.getLogger("PyNN")
 
@@ -124,6 +126,11 @@ class BulkConnector:
     def _generic(self, projection) -> bool:
         """True where PyNN's generic code must run (rngs we cannot reproduce in bulk)."""
         return self.location_selector is not None or not self._reproducible_rng()
+
+    def _check_memory(self, projection, n_expected):
+        """Raise MemoryError, before drawing anything, if about `n_expected` connections
+        (with the temporary arrays of building them) will not fit."""
+        memory.check_new_synapses(projection._network, int(n_expected), BUILD_BYTES)
 
     def _progress(self, fraction):
         if self.callback is not None:
@@ -249,6 +256,7 @@ class AllToAllConnector(MapBulkConnector, base.AllToAllConnector):
             return super().connect(projection)
         parameter_space = self._parameters_from_synapse_type(projection)
         n_pre, n_post = projection.pre.size, projection.post.size
+        self._check_memory(projection, n_pre * n_post)
         if self.allow_self_connections is True:
             pre = np.tile(np.arange(n_pre, dtype=np.int64), n_post)
             post = np.repeat(np.arange(n_post, dtype=np.int64), n_pre)
@@ -276,6 +284,7 @@ class FixedProbabilityConnector(MapBulkConnector, base.FixedProbabilityConnector
     def connect(self, projection):
         if self._generic(projection):
             return super().connect(projection)
+        self._check_memory(projection, self.p_connect * projection.pre.size * projection.post.size)
         if not is_native(self.rng):
             p = self.p_connect
             return self._connect_probability(projection, lambda c0, c1: p)
@@ -529,6 +538,7 @@ class FixedNumberPreConnector(FixedNumberBulk, base.FixedNumberPreConnector):
         # PyNN copies the synapse parameters before drawing anything
         parameter_space = self._parameters_from_synapse_type(projection)
         counts = self._draw_counts(n_post)
+        self._check_memory(projection, counts.sum())
         if is_native(self.rng):
             xp = _backend().xp
             exclude = self._native_excludes(projection, True)
@@ -562,6 +572,7 @@ class FixedNumberPostConnector(FixedNumberBulk, base.FixedNumberPostConnector):
         if is_native(self.rng):
             xp = _backend().xp
             counts = self._draw_counts(n_pre)
+            self._check_memory(projection, counts.sum())
             exclude = self._native_excludes(projection, False)
             exclude = xp.full(n_pre, -1) if exclude is None else xp.asarray(exclude)
             pre, post = connectivity.fixed_out_degree(
@@ -611,6 +622,7 @@ class FixedTotalNumberConnector(BulkConnector, base.FixedTotalNumberConnector):
         if self._generic(projection) or not isinstance(self.n, int):
             return super().connect(projection)
         n_pre, n_post = projection.pre.size, projection.post.size
+        self._check_memory(projection, self.n)
         if is_native(self.rng):
             forbidden = None
             if self.allow_self_connections is False:

@@ -1,8 +1,15 @@
 """Connectivity finalisation: merge synapse groups into per-target-family tables.
 
-Each target family gets one table of its incoming synapses sorted by global
-source index, then delay, with 64-bit offsets per source, so a spike's outgoing
-synapses are one contiguous range.
+Each target family gets one table of its incoming synapses grouped by global source
+index, with 64-bit offsets per source, so a spike's outgoing synapses are one contiguous
+range. A synapse takes 8 bytes in float32 (12 in float64): its weight, and one 32-bit
+word holding target index, receptor port and delay in steps, packed with as many bits
+as the table needs; where they do not fit in 32 bits, they are kept in three arrays.
+
+The CPU engine groups synapses with a stable sort (creation order within a source); the
+GPU places them with a counting sort in two kernels (order within a source unspecified,
+which only changes the order of floating-point additions into a ring-buffer slot, as
+the GPU's atomic additions do anyway).
 """
 
 from __future__ import annotations
@@ -11,12 +18,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# bytes per synapse: in a synapse group (pre, post int32; weight; delay int32) and in
+# a finalised table (packed word + weight, or target, delay int32 + port int8 + weight)
+GROUP_BYTES_INDEX = 12
+TABLE_BYTES_PACKED = 4
+TABLE_BYTES_UNPACKED = 9
+# width of the packed word (target | port | delay); tests set 0 to force the unpacked layout
+PACK_BITS = 32
+
 
 @dataclass
 class SynapseGroup:
     """The synapses of one projection, in creation order.
 
-    ``pre``/``post`` are global neuron indices, ``delay`` is in steps (>= 1),
+    ``pre``/``post`` are global neuron indices (int32), ``delay`` is in steps (>= 1),
     ``weight`` in the unit of the target receptor port.
     """
     pre: object
@@ -31,63 +46,156 @@ class SynapseGroup:
         return int(self.pre.shape[0])
 
 
+def bits_for(max_value: int) -> int:
+    """Bits needed to hold integers 0..max_value."""
+    return max(1, int(max_value).bit_length())
+
+
 @dataclass
 class IncomingTable:
-    """Synapses into one family, sorted by (source, delay)."""
-    offsets: object      # int64, n_sources + 1
-    target: object       # int32 local index in the target family
-    weight: object       # float
-    delay: object        # int32 steps
-    port: object         # int8 receptor port index
+    """Synapses into one family, grouped by source.
+
+    With ``meta`` (uint32): target = meta & (2^tbits - 1), port = next pbits bits, delay =
+    the bits above. Without: ``target``, ``delay`` and ``port`` arrays.
+    """
+    offsets: object          # int64, n_sources + 1
+    weight: object           # float
     n_synapses: int
+    max_delay: int
+    tbits: int = 0
+    pbits: int = 0
+    meta: object = None      # uint32, or None
+    target: object = None    # int32 local index in the target family (unpacked layout)
+    delay: object = None     # int32 steps (unpacked layout)
+    port: object = None      # int8 receptor port (unpacked layout)
 
     @property
-    def max_delay(self) -> int:
-        return int(self._max_delay)
+    def packed(self) -> bool:
+        return self.meta is not None
+
+    def decode(self, xp, idx):
+        """(target, delay, port) of the synapses at positions `idx`."""
+        if self.meta is None:
+            return self.target[idx], self.delay[idx], self.port[idx]
+        m = self.meta[idx].astype(np.int64)
+        target = m & ((1 << self.tbits) - 1)
+        port = (m >> self.tbits) & ((1 << self.pbits) - 1)
+        return target, m >> (self.tbits + self.pbits), port
+
+    def nbytes(self) -> int:
+        arrays = (self.offsets, self.weight, self.meta, self.target, self.delay, self.port)
+        return sum(int(a.nbytes) for a in arrays if a is not None)
 
 
-def build_incoming(backend, groups_by_id, gid_group, gid_local, n_sources, synapse_groups,
-                   target_group_id, port_of):
-    """Build the :class:`IncomingTable` of family `target_group_id`.
+def table_bytes_per_synapse(float_bytes: int, packed: bool = True) -> int:
+    return float_bytes + (TABLE_BYTES_PACKED if packed else TABLE_BYTES_UNPACKED)
 
-    `port_of(receptor)` gives the port index of a receptor name in that family.
-    """
+
+def build_incoming(backend, gid_group, gid_local, n_sources, synapse_groups,
+                   target_group_id, n_targets, n_ports, port_of):
+    """Build the :class:`IncomingTable` of family `target_group_id` (`n_targets` neurons,
+    `n_ports` receptor ports); `port_of(receptor)` gives a receptor name's port index."""
     xp = backend.xp
-    pres, tgts, ws, ds, ps = [], [], [], [], []
+    parts = []   # (synapse group, selection or None, count)
+    max_delay = 1
     for sg in synapse_groups:
         if sg.size == 0:
             continue
-        post = sg.post
-        mask = gid_group[post] == target_group_id
-        if not bool(mask.all()):
-            if not bool(mask.any()):
-                continue
-            sel = xp.nonzero(mask)[0]
-
-            def take(a, sel=sel):
-                return a[sel]
-        else:
-            def take(a):
-                return a
-        pres.append(take(sg.pre))
-        tgts.append(gid_local[take(post)].astype(np.int32))
-        ws.append(take(sg.weight).astype(backend.float))
-        ds.append(take(sg.delay).astype(np.int32))
-        ps.append(xp.full(pres[-1].shape[0], port_of(sg.receptor), dtype=np.int8))
-    if not pres:
+        mask = gid_group[sg.post] == target_group_id
+        count = int(mask.sum())
+        if count == 0:
+            continue
+        sel = None if count == sg.size else xp.nonzero(mask)[0]
+        del mask
+        delays = sg.delay if sel is None else sg.delay[sel]
+        max_delay = max(max_delay, int(delays.max()))
+        parts.append((sg, sel, count))
+    if not parts:
         return None
-    pre = xp.concatenate(pres)
-    delay = xp.concatenate(ds)
-    order = xp.lexsort(xp.stack([delay, pre]))
-    pre = pre[order]
+    n_syn = sum(count for _, _, count in parts)
+    tbits = bits_for(max(n_targets - 1, 0))
+    pbits = bits_for(max(n_ports - 1, 0))
+    packed = tbits + pbits + bits_for(max_delay) <= PACK_BITS
+    if backend.is_gpu:
+        return _place_on_device(backend, parts, gid_local, n_sources, n_syn, max_delay,
+                                tbits, pbits, packed, port_of)
+    return _sort_on_host(backend, parts, gid_local, n_sources, n_syn, max_delay, tbits,
+                         pbits, packed, port_of)
+
+
+def _sort_on_host(backend, parts, gid_local, n_sources, n_syn, max_delay, tbits, pbits,
+                  packed, port_of):
+    xp = backend.xp
+
+    def take(a, sel):
+        return a if sel is None else a[sel]
+
+    pre = xp.concatenate([take(sg.pre, sel) for sg, sel, _ in parts])
+    order = xp.argsort(pre, kind="stable")
     counts = xp.bincount(pre, minlength=n_sources)
+    del pre
     offsets = xp.zeros(n_sources + 1, dtype=np.int64)
     xp.cumsum(counts, out=offsets[1:])
-    table = IncomingTable(offsets=offsets,
-                          target=xp.concatenate(tgts)[order],
-                          weight=xp.concatenate(ws)[order],
-                          delay=delay[order],
-                          port=xp.concatenate(ps)[order],
-                          n_synapses=int(pre.shape[0]))
-    table._max_delay = int(table.delay.max()) if table.n_synapses else 1
+    target = xp.concatenate([gid_local[take(sg.post, sel)] for sg, sel, _ in parts])[order]
+    delay = xp.concatenate([take(sg.delay, sel) for sg, sel, _ in parts])[order]
+    port = xp.concatenate([xp.full(count, port_of(sg.receptor), dtype=np.int64)
+                           for sg, _, count in parts])[order]
+    weight = xp.concatenate([take(sg.weight, sel) for sg, sel, _ in parts])[order].astype(
+        backend.float)
+    table = IncomingTable(offsets=offsets, weight=weight, n_synapses=n_syn,
+                          max_delay=max_delay, tbits=tbits, pbits=pbits)
+    if packed:
+        table.meta = (target.astype(np.int64) | (port << tbits)
+                      | (delay.astype(np.int64) << (tbits + pbits))).astype(np.uint32)
+    else:
+        table.target = target.astype(np.int32)
+        table.delay = delay.astype(np.int32)
+        table.port = port.astype(np.int8)
+    return table
+
+
+def _place_on_device(backend, parts, gid_local, n_sources, n_syn, max_delay, tbits, pbits,
+                     packed, port_of):
+    """Counting sort on the GPU: count synapses per source, scan, then each synapse takes
+    the next free position of its source; no sort keys, no permutation array."""
+    from . import kernels
+    xp = backend.xp
+    module = kernels.compile_module(kernels.static_source("construction.cu",
+                                                          kernels.c_type(backend.float)))
+    count_fn = module.get_function("count_sources")
+    place_fn = module.get_function("place_synapses")
+    counts = xp.zeros(n_sources + 1, dtype=np.uint64)
+    dummy = xp.zeros(1, dtype=np.int64)
+
+    def launches(sg, sel, count):
+        n = np.int64(count)
+        grid = (int(min(kernels.blocks_for(count), 65535 * 32)),)
+        return n, grid, (sel if sel is not None else dummy), np.int32(sel is not None)
+
+    for sg, sel, count in parts:
+        n, grid, sel_arr, has_sel = launches(sg, sel, count)
+        count_fn(grid, (kernels.THREADS,), (sg.pre, sel_arr, has_sel, n, counts))
+    offsets = xp.zeros(n_sources + 1, dtype=np.int64)
+    xp.cumsum(counts[:n_sources].view(np.int64), out=offsets[1:])
+    del counts
+    cursor = offsets[:-1].copy()
+    weight = xp.empty(n_syn, dtype=backend.float)
+    table = IncomingTable(offsets=offsets, weight=weight, n_synapses=n_syn,
+                          max_delay=max_delay, tbits=tbits, pbits=pbits)
+    if packed:
+        table.meta = xp.empty(n_syn, dtype=np.uint32)
+        out = (table.meta, dummy, dummy, dummy)
+    else:
+        table.target = xp.empty(n_syn, dtype=np.int32)
+        table.delay = xp.empty(n_syn, dtype=np.int32)
+        table.port = xp.empty(n_syn, dtype=np.int8)
+        out = (dummy, table.target, table.delay, table.port)
+    local = gid_local.astype(np.int32)
+    for sg, sel, count in parts:
+        n, grid, sel_arr, has_sel = launches(sg, sel, count)
+        weight_in = sg.weight.astype(backend.float, copy=False)
+        place_fn(grid, (kernels.THREADS,),
+                 (sg.pre, sg.post, weight_in, sg.delay, sel_arr, has_sel, n, local,
+                  np.int32(port_of(sg.receptor)), cursor, np.int32(packed),
+                  np.int32(tbits), np.int32(pbits), weight) + out)
     return table

@@ -60,6 +60,7 @@ def propagate(backend, table, ring: RingBuffer, step: int, sources, counts):
     if total == 0:
         return
     mult = backend.repeat(counts, lengths).astype(backend.float)
-    slot = (step + table.delay[idx]) % ring.n_slots
-    flat = (slot.astype(np.int64) * ring.n_ports + table.port[idx]) * ring.n + table.target[idx]
+    target, delay, port = table.decode(backend.xp, idx)
+    slot = (step + delay) % ring.n_slots
+    flat = (slot.astype(np.int64) * ring.n_ports + port) * ring.n + target
     backend.scatter_add(ring.data.reshape(-1), flat, table.weight[idx] * mult)

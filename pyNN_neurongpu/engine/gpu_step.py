@@ -24,6 +24,15 @@ FUSE_END_STEP = kernels.env_flag("PYNN_NEURONGPU_FUSE_END_STEP", True)
 DIRECT_MAX_DEGREE = 8
 
 
+def _table_arrays(table):
+    """A table's arrays in the kernels' order (None where its layout has none)."""
+    return (table.offsets, table.meta, table.target, table.weight, table.delay, table.port)
+
+
+def _pointer(array) -> int:
+    return 0 if array is None else array.data.ptr
+
+
 class _Family:
     """Device-side view of one neuron family for the fused step."""
 
@@ -263,15 +272,14 @@ class GpuStep:
         spikes = (self.spk_gid.data.ptr, self.spk_mult.data.ptr, self.spk_count.data.ptr)
         if len(self.tables) == 1 and max_degree:
             table, fam = self.tables[0]
-            arrays = (table.offsets, table.target, table.weight, table.delay, table.port,
-                      fam.ring)
-            sizes = (fam.n_slots, len(fam.group.model.receptors), fam.n, max_degree)
+            pointers = tuple(_pointer(a) for a in _table_arrays(table)) + (fam.ring.data.ptr,)
+            sizes = (fam.n_slots, len(fam.group.model.receptors), fam.n, max_degree,
+                     table.tbits, table.pbits)
         else:
-            self._dummy = arrays = (xp.zeros(2, np.int64), xp.zeros(1, np.int32),
-                                    xp.zeros(1, self.backend.float), xp.zeros(1, np.int32),
-                                    xp.zeros(1, np.int8), xp.zeros(1, self.backend.float))
-            sizes = (1, 1, 1, 0)
-        return spikes + tuple(a.data.ptr for a in arrays) + sizes
+            self._dummy = xp.zeros(2, np.int64)
+            pointers = (self._dummy.data.ptr,) + (0,) * 6
+            sizes = (1, 1, 1, 0, 0, 0)
+        return spikes + pointers + sizes
 
     @staticmethod
     def supports(network) -> bool:
@@ -322,11 +330,11 @@ class GpuStep:
             def propagate(runner, table=table, fam=fam, last=last):
                 runner.static_kernel("delivery.cu", "propagate")(
                     (runner.propagate_blocks,), (kernels.THREADS,),
-                    (runner.clock, runner.spk_count, runner.spk_gid, runner.spk_mult,
-                     table.offsets, table.target, table.weight, table.delay, table.port,
-                     fam.ring, np.int32(fam.n_slots),
-                     np.int32(len(fam.group.model.receptors)), np.int32(fam.n),
-                     runner.blocks_done, np.int32(last)))
+                    (runner.clock, runner.spk_count, runner.spk_gid, runner.spk_mult)
+                    + tuple(a if a is not None else np.uint64(0) for a in _table_arrays(table))
+                    + (np.int32(table.tbits), np.int32(table.pbits), fam.ring,
+                       np.int32(fam.n_slots), np.int32(len(fam.group.model.receptors)),
+                       np.int32(fam.n), runner.blocks_done, np.int32(last)))
             out.append((f"propagate:{fam.group.model.name}", propagate))
         if not (self.tables and FUSE_END_STEP):
             def end_step(runner):

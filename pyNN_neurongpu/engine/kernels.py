@@ -130,10 +130,11 @@ def family_function_source(model, fields: list[tuple[str, object, bool]], fn_nam
     return "\n".join(lines)
 
 
-STEP_ARGS_FIELDS = ("spk_gid", "spk_mult", "spk_count", "d_offsets", "d_target", "d_weight",
-                    "d_delay", "d_port", "d_ring", "d_slots", "d_ports", "d_n", "d_max_degree")
-STEP_ARGS_DTYPE = np.dtype([(name, np.int64 if name in ("d_slots", "d_ports", "d_n",
-                                                        "d_max_degree") else np.uint64)
+STEP_ARGS_FIELDS = ("spk_gid", "spk_mult", "spk_count", "d_offsets", "d_meta", "d_target",
+                    "d_weight", "d_delay", "d_port", "d_ring", "d_slots", "d_ports", "d_n",
+                    "d_max_degree", "d_tbits", "d_pbits")
+_STEP_ARGS_INTS = ("d_slots", "d_ports", "d_n", "d_max_degree", "d_tbits", "d_pbits")
+STEP_ARGS_DTYPE = np.dtype([(name, np.int64 if name in _STEP_ARGS_INTS else np.uint64)
                             for name in STEP_ARGS_FIELDS])
 
 FUSED_KERNEL = "update_families"

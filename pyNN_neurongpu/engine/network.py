@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import delivery
+from . import construction, delivery, memory
 from .backend import Backend
 from .construction import SynapseGroup, build_incoming
 from .kernels import env_flag
@@ -257,6 +257,9 @@ class Network:
         if n < 1:
             raise ValueError("a population needs at least one neuron")
         spec = get_model(model)
+        per_neuron = 8 * (len(spec.parameters) + len(spec.state) + len(spec.internal) + 4)
+        memory.require(self.backend, n * per_neuron, f"{n:,} {model} neurons",
+                       [("neurons", n, per_neuron)])
         group = self.groups.get(model)
         if group is None:
             group = NeuronGroup(self.backend, spec, len(self.groups), self.dt)
@@ -280,16 +283,23 @@ class Network:
                 label: str = "") -> SynapseGroup:
         """Add synapses from global indices `pre` to `post` on receptor port `receptor`."""
         xp = self.backend.xp
-        pre = xp.asarray(pre, dtype=np.int64)
-        post = xp.asarray(post, dtype=np.int64)
+        memory.check_new_synapses(self, len(pre), indices_allocated=all(
+            isinstance(a, xp.ndarray) and a.dtype == np.int32 for a in (pre, post)))
+        pre = xp.asarray(pre, dtype=np.int32)
+        post = xp.asarray(post, dtype=np.int32)
         n = pre.shape[0]
         weight = xp.broadcast_to(xp.asarray(weight, dtype=self.backend.float), (n,)).copy()
         delay = xp.broadcast_to(xp.asarray(delay_steps, dtype=np.int32), (n,)).copy()
         if n and int(delay.min()) < 1:
             raise ValueError("synaptic delays must be at least one time step")
         # the families receiving these synapses, found on the device (no host copy of post)
-        per_group = xp.bincount(self._gid_group_device()[post], minlength=len(self.groups))
-        targets = np.nonzero(self.backend.to_host(per_group))[0] if n else []
+        targets = []
+        if n:
+            family = self._gid_group_device()[post]
+            lo, hi = int(family.min()), int(family.max())
+            targets = [lo] if lo == hi else np.nonzero(self.backend.to_host(
+                xp.bincount(family, minlength=len(self.groups))))[0]
+            del family
         for g in targets:
             self._group_by_index(g).model.port_index(receptor)
         sg = SynapseGroup(pre, post, weight, delay, receptor, label)
@@ -349,6 +359,11 @@ class Network:
     def _finalise(self):
         if self._tables is not None:
             return
+        n_syn = sum(sg.size for sg in self.synapse_groups)
+        per_syn = (construction.table_bytes_per_synapse(self.backend.float.itemsize)
+                   + memory.FINALISE_TRANSIENT)
+        memory.require(self.backend, n_syn * per_syn, "the synapses' delivery tables",
+                       [("synapses", n_syn, per_syn)])
         host_group = self._gid_group
         gid_group = self.backend.asarray(host_group)
         gid_local = self.backend.asarray(self._gid_local)
@@ -357,9 +372,9 @@ class Network:
         for g in self.groups.values():
             if not g.model.receptors:
                 continue
-            table = build_incoming(self.backend, self.groups, gid_group, gid_local,
-                                   self.n_neurons, self.synapse_groups, g.index,
-                                   g.model.port_index)
+            table = build_incoming(self.backend, gid_group, gid_local, self.n_neurons,
+                                   self.synapse_groups, g.index, g.size,
+                                   len(g.model.receptors), g.model.port_index)
             if table is not None:
                 tables[g.index] = table
                 max_delay = max(max_delay, table.max_delay)
@@ -412,6 +427,8 @@ class Network:
         if n_steps <= 0:
             return
         self._finalise()
+        memory.check_recording(self.backend, sum(
+            rec.local.size * (n_steps // rec.interval + 1) for rec in self.state_recorders))
         groups = [g for g in self.groups.values() if g.size]
         for g in groups:
             g.prepare()
