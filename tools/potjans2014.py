@@ -31,6 +31,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -101,7 +103,30 @@ def main(argv=None) -> int:
     # from a checkout without `pip install`, the alias module maps pyNN.neurongpu
     launcher = ("import pynn_neurongpu_alias, runpy; pynn_neurongpu_alias.install(); "
                 "runpy.run_path('microcircuit.py', run_name='__main__')")
-    return subprocess.call([sys.executable, "-c", launcher], cwd=workdir, env=env)
+    rc = subprocess.call([sys.executable, "-c", launcher], cwd=workdir, env=env)
+    if rc == 0:
+        print_rates(workdir, args.n_scaling, args.duration)
+    return rc
+
+
+def print_rates(workdir: Path, n_scaling: float, duration: float) -> None:
+    """Mean rate per population from the spike files, next to the published full-scale
+    rates the example lists (network_params.full_mean_rates)."""
+    sys.path.insert(0, str(workdir))
+    try:
+        import network_params as params
+    finally:
+        sys.path.pop(0)
+    print(f"{'population':>10} {'recorded':>9} {'spikes':>9} {'rate (Hz)':>10} "
+          f"{'published':>10}")
+    for layer in params.layers:
+        for pop in params.pops:
+            n_rec = round(params.N_full[layer][pop] * n_scaling * params.frac_record_spikes)
+            files = sorted((workdir / "results").glob(f"spikes_{layer}_{pop}_*.txt"))
+            spikes = sum(int((np.loadtxt(f, ndmin=2)[:, 0] > 0).sum()) for f in files)
+            rate = 1000.0 * spikes / duration / max(n_rec, 1)
+            print(f"{layer + pop:>10} {n_rec:>9} {spikes:>9} {rate:>10.2f} "
+                  f"{params.full_mean_rates[layer][pop]:>10.2f}")
 
 
 if __name__ == "__main__":
