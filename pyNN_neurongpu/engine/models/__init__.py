@@ -6,6 +6,7 @@ from .iaf_cond_exp import IafCondExp
 from .iaf_psc_alpha import IafPscAlpha
 from .iaf_psc_delta import IafPscDelta
 from .iaf_psc_exp import IafPscExp
+from .izhikevich import Izhikevich
 from .spike_sources import (
     GammaSourceModel,
     PoissonRefractorySourceModel,
@@ -24,7 +25,7 @@ def register(model_class):
 
 for _cls in (IafPscExp, IafPscAlpha, IafPscDelta, IafCondExp, IafCondAlpha,
              SpikeSourceArrayModel, PoissonSourceModel, GammaSourceModel,
-             PoissonRefractorySourceModel):
+             PoissonRefractorySourceModel, Izhikevich):
     register(_cls)
 
 
