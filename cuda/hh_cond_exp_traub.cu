@@ -1,6 +1,11 @@
 // hh_cond_exp_traub: one step in NEST's order (reference: engine/models/hh_cond_exp_traub.py):
 // adaptive RKF45 over the step, input, then refractory countdown or spike detection
 // (V at or above v_offset + 30 mV and falling).
+// c x / (exp(x / s) - 1), with its limit c s where the denominator vanishes
+auto rate = [](const real c, const real x, const real s) {
+    const real den = exp(x / s) - (real)1.0;
+    return den == (real)0 ? c * s : c * x / den;
+};
 auto rhs = [&](const real* y, real* f) {
     const real vm = y[0], gm = y[1], gh = y[2], gn = y[3];
     const real i_na = gbar_Na * gm * gm * gm * gh * (vm - e_rev_Na);
@@ -10,13 +15,10 @@ auto rhs = [&](const real* y, real* f) {
     const real i_inh = y[5] * (vm - e_rev_I);
     f[0] = (-i_na - i_k - i_leak - i_exc - i_inh + i_stim + i_offset) / cm;
     const real u = vm - v_offset;
-    const real alpha_n = (real)0.032 * ((real)15.0 - u) / (exp(((real)15.0 - u) / (real)5.0)
-                                                           - (real)1.0);
+    const real alpha_n = rate((real)0.032, (real)15.0 - u, (real)5.0);
     const real beta_n = (real)0.5 * exp(((real)10.0 - u) / (real)40.0);
-    const real alpha_m = (real)0.32 * ((real)13.0 - u) / (exp(((real)13.0 - u) / (real)4.0)
-                                                          - (real)1.0);
-    const real beta_m = (real)0.28 * (u - (real)40.0) / (exp((u - (real)40.0) / (real)5.0)
-                                                         - (real)1.0);
+    const real alpha_m = rate((real)0.32, (real)13.0 - u, (real)4.0);
+    const real beta_m = rate((real)0.28, u - (real)40.0, (real)5.0);
     const real alpha_h = (real)0.128 * exp(((real)17.0 - u) / (real)18.0);
     const real beta_h = (real)4.0 / ((real)1.0 + exp(((real)40.0 - u) / (real)5.0));
     f[1] = alpha_m - (alpha_m + beta_m) * gm;

@@ -110,3 +110,20 @@ def test_float32_gives_the_float64_spike_times(sim, cell):
     deviation = np.abs(signals32["v"].magnitude - signals64["v"].magnitude)
     assert deviation.max() < 0.05
     assert np.median(deviation) < 1e-4
+
+
+@pytest.mark.parametrize("offset", [15.0, 13.0, 40.0])
+def test_hh_rate_singularities_give_the_limit(backend, offset):
+    """V exactly at a removable singularity of the Traub rate functions (NEST: NaN) gives
+    the limit: the same trajectory as a start a hair's breadth away."""
+    from pyNN_neurongpu.engine import Backend, Network
+
+    net = Network(Backend(backend), dt=0.1)
+    v0 = -63.0 + offset
+    cells = net.add_neurons("hh_cond_exp_traub", 2, {}, {"v": [v0, v0 + 1e-9]})
+    recorders = [net.record_state(cells.group, name, cells.local) for name in ("v", "m", "n")]
+    net.run(50)
+    for rec in recorders:
+        values = rec.data()[1]
+        assert np.isfinite(values).all()
+        np.testing.assert_allclose(values[:, 0], values[:, 1], rtol=0, atol=1e-6)

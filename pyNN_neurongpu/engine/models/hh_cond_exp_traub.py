@@ -8,7 +8,9 @@ refractory neuron only counts down; a free one spikes when V >= v_offset + 30 mV
 and V has fallen during the step (the step after the peak), and is then
 refractory for round-up(tau_refrac/dt) steps. The membrane is never clamped or
 reset. Injected current arriving in a step acts from the next step on. Weights
-are conductances in uS on both ports.
+are conductances in uS on both ports. Where a rate function's denominator
+vanishes (V exactly at a removable singularity, where NEST's formula gives NaN),
+its limit is used.
 """
 
 from __future__ import annotations
@@ -18,6 +20,14 @@ from .iaf_cond_exp import _ATOL_G, _ATOL_V
 from .integrators import RKF45
 
 _ATOL_GATE = 1e-3
+
+
+def _rate(xp, c, x, s):
+    """c x / (exp(x / s) - 1), with its limit c s where the denominator vanishes (where
+    NEST's formula gives NaN or infinity)."""
+    den = xp.exp(x / s) - 1.0
+    singular = den == 0
+    return xp.where(singular, c * s, c * x / xp.where(singular, 1.0, den))
 
 
 class HhCondExpTraub(NeuronModel):
@@ -80,10 +90,10 @@ class HhCondExpTraub(NeuronModel):
         f[0] = (-i_na - i_k - i_leak - i_exc - i_inh + a["i_stim"] + a["i_offset"]) / a["cm"]
         # rate functions of V relative to the offset (1/ms)
         u = v - a["v_offset"]
-        alpha_n = 0.032 * (15.0 - u) / (xp.exp((15.0 - u) / 5.0) - 1.0)
+        alpha_n = _rate(xp, 0.032, 15.0 - u, 5.0)
         beta_n = 0.5 * xp.exp((10.0 - u) / 40.0)
-        alpha_m = 0.32 * (13.0 - u) / (xp.exp((13.0 - u) / 4.0) - 1.0)
-        beta_m = 0.28 * (u - 40.0) / (xp.exp((u - 40.0) / 5.0) - 1.0)
+        alpha_m = _rate(xp, 0.32, 13.0 - u, 4.0)
+        beta_m = _rate(xp, 0.28, u - 40.0, 5.0)
         alpha_h = 0.128 * xp.exp((17.0 - u) / 18.0)
         beta_h = 4.0 / (1.0 + xp.exp((40.0 - u) / 5.0))
         f[1] = alpha_m - (alpha_m + beta_m) * m
