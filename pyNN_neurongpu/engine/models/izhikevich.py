@@ -7,7 +7,8 @@ step, by default (``consistent_integration``) one forward Euler step of
 
 from the values at the start of the step, plus the summed weights (mV) of the
 spikes arriving in this step added to v; with ``consistent_integration`` = 0,
-Izhikevich's published scheme (two half steps for v, input included, then u from
+Izhikevich's published scheme as NEST has it (two half steps for v, in which the
+arriving weights count as a current, so they move v by weight x dt; then u from
 the new v). Then v is bounded below by ``v_min``, and at v >= ``v_thresh`` the
 neuron spikes: v = c, u += d. It is never refractory. Injected current arriving
 in a step acts from the next step on.
