@@ -111,7 +111,7 @@ def family_function_source(model, fields: list[tuple[str, object, bool]], fn_nam
     lines = [
         f"__device__ __forceinline__ void {fn_name}(const FamilyArgs& f, const int i,",
         "    const long long step, const double dt, const unsigned long long seed,",
-        "    const StepArgs& a)",
+        "    const StepArgs& step_args)",
         "{",
         "    const unsigned long long* P = (const unsigned long long*)f.P;",
         "    const int* gids = (const int*)f.gids;",
@@ -124,7 +124,7 @@ def family_function_source(model, fields: list[tuple[str, object, bool]], fn_nam
         fragment,
         "    }",
         *stores,
-        "    if (n_spikes > 0) finish_spike(f, a, i, gids[i], n_spikes, step);",
+        "    if (n_spikes > 0) finish_spike(f, step_args, i, gids[i], n_spikes, step);",
         "}",
     ]
     return "\n".join(lines)

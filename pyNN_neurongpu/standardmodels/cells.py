@@ -9,6 +9,10 @@ IF_curr_alpha = engine_cell_type(cells.IF_curr_alpha, "iaf_psc_alpha", __module_
 IF_curr_delta = engine_cell_type(cells.IF_curr_delta, "iaf_psc_delta", __module__=__name__)
 IF_cond_exp = engine_cell_type(cells.IF_cond_exp, "iaf_cond_exp", __module__=__name__)
 IF_cond_alpha = engine_cell_type(cells.IF_cond_alpha, "iaf_cond_alpha", __module__=__name__)
+IF_cond_exp_gsfa_grr = engine_cell_type(cells.IF_cond_exp_gsfa_grr, "iaf_cond_exp_sfa_rr",
+                                        __module__=__name__)
+HH_cond_exp = engine_cell_type(cells.HH_cond_exp, "hh_cond_exp_traub", __module__=__name__)
+Izhikevich = engine_cell_type(cells.Izhikevich, "izhikevich", __module__=__name__)
 SpikeSourceArray = engine_cell_type(cells.SpikeSourceArray, "spike_source_array",
                                     __module__=__name__)
 SpikeSourcePoisson = engine_cell_type(cells.SpikeSourcePoisson, "poisson_source",

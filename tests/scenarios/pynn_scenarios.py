@@ -50,7 +50,6 @@ _ISSUE5 = "issue #5: {} not implemented in pyNN.neurongpu"
 KNOWN_MISSING = {
     "test_cell_types.test_EIF_cond_alpha_isfa_ista":
         _ISSUE4.format("AdEx (EIF_cond_alpha_isfa_ista)"),
-    "test_cell_types.test_HH_cond_exp": _ISSUE4.format("HH_cond_exp"),
     "test_cell_types.test_composed_neuron_model_homogeneous_receptors":
         _ISSUE4.format("composed PointNeuron (AdExp/LIF + PSRs)"),
     "test_recording.test_record_vm_and_gsyn_from_assembly":

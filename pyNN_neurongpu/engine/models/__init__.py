@@ -1,11 +1,14 @@
 """Neuron-model families of the engine, one module each, registered by name."""
 
 from .base import NeuronModel, StepContext, Var
+from .hh_cond_exp_traub import HhCondExpTraub
 from .iaf_cond_alpha import IafCondAlpha
 from .iaf_cond_exp import IafCondExp
+from .iaf_cond_exp_sfa_rr import IafCondExpSfaRr
 from .iaf_psc_alpha import IafPscAlpha
 from .iaf_psc_delta import IafPscDelta
 from .iaf_psc_exp import IafPscExp
+from .izhikevich import Izhikevich
 from .spike_sources import (
     GammaSourceModel,
     PoissonRefractorySourceModel,
@@ -24,7 +27,8 @@ def register(model_class):
 
 for _cls in (IafPscExp, IafPscAlpha, IafPscDelta, IafCondExp, IafCondAlpha,
              SpikeSourceArrayModel, PoissonSourceModel, GammaSourceModel,
-             PoissonRefractorySourceModel):
+             PoissonRefractorySourceModel, Izhikevich, HhCondExpTraub,
+             IafCondExpSfaRr):
     register(_cls)
 
 
