@@ -15,39 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, device_name, gpu_memory_used, run_worker  # noqa: E402
+
 EXAMPLE = ROOT / "examples" / "microcircuit"
-
-
-def device_name(backend: str) -> str:
-    if backend == "gpu":
-        import cupy
-        props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
-        name = props["name"]
-        return name.decode() if isinstance(name, bytes) else name
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def gpu_memory_used() -> float | None:
-    try:
-        import cupy
-        free, total = cupy.cuda.runtime.memGetInfo()
-        return (total - free) / 2**30
-    except Exception:
-        return None
 
 
 def worker(config: dict) -> dict:
@@ -102,18 +77,6 @@ def worker(config: dict) -> dict:
                       events_per_s=events / wall)
     sim.end()
     return result
-
-
-def run_worker(config: dict, timeout: float) -> dict:
-    cmd = [sys.executable, __file__, "--worker", json.dumps(config)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return dict(config, error=f"timed out after {timeout:.0f} s")
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    return dict(config, error=(proc.stderr or proc.stdout).strip().splitlines()[-1:])
 
 
 def table(results) -> str:
@@ -177,7 +140,7 @@ def main():
                             record=True, native_rng=False))
     results = []
     for config in configs:
-        results.append(run_worker(config, args.timeout))
+        results.append(run_worker(__file__, config, args.timeout))
         print(table(results[-1:]).splitlines()[-1], flush=True)
     print()
     print(f"microcircuit, scale {args.scale:g}, {args.time:g} ms biological time, "

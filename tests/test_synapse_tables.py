@@ -14,7 +14,7 @@ def random_network(device, seed=3):
     n_src, n_tgt = 40, 300
     times = [np.sort(rng.choice(np.arange(1, 300) * 0.1, 12, replace=False)).round(1)
              for _ in range(n_src)]
-    src = net.add_neurons("spike_source_array", n_src, {"spike_times": times})
+    net.add_neurons("spike_source_array", n_src, {"spike_times": times})
     tgt = net.add_neurons("iaf_psc_exp", n_tgt, {"tau_refrac": 0.5})
     n_syn = 6000
     pre = rng.integers(0, n_src, n_syn)
