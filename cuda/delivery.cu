@@ -6,24 +6,7 @@
 // Work is spread over a fixed grid (so the launch can be captured in a CUDA graph): block b
 // serves spike b % count, and the blocks that share a spike split its synapses.
 #include "neurongpu_common.cuh"
-
-__device__ __forceinline__ void deliver_spike(
-    const int s, const int rank, const int sharing, const long long step,
-    const int* __restrict__ spk_gid, const int* __restrict__ spk_mult, const SynapseTable& tab,
-    real* __restrict__ ring, const int n_slots, const int n_ports, const int n)
-{
-    const int gid = spk_gid[s];
-    const real m = (real)spk_mult[s];
-    const long long end = tab.offsets[gid + 1];
-    const long long stride = (long long)sharing * blockDim.x;
-    for (long long k = tab.offsets[gid] + (long long)rank * blockDim.x + threadIdx.x; k < end;
-         k += stride) {
-        int target, delay, port;
-        tab.get(k, target, delay, port);
-        const int slot = (int)((step + delay) % n_slots);
-        atomicAdd(&ring[((size_t)slot * n_ports + port) * (size_t)n + target], tab.weight[k] * m);
-    }
-}
+#include "propagation.cuh"
 
 // With `finish_step`, the last block to finish also ends the step (advances the clock and
 // empties the spike list), which saves a launch; `blocks_done` counts finished blocks.
@@ -40,18 +23,8 @@ extern "C" __global__ void propagate(
     const int count = *spk_count;
     const long long step = clock[0];
     const int blocks = gridDim.x;
-    if (count == 0) {
-        // nothing to deliver
-    } else if (count <= blocks) {
-        // blocks b = s, s + count, s + 2 count, ... share spike s
-        const int s = blockIdx.x % count;
-        const int sharing = (blocks - 1 - s) / count + 1;
-        deliver_spike(s, blockIdx.x / count, sharing, step, spk_gid, spk_mult, tab, ring,
-                      n_slots, n_ports, n);
-    } else {
-        for (int s = blockIdx.x; s < count; s += blocks)
-            deliver_spike(s, 0, 1, step, spk_gid, spk_mult, tab, ring, n_slots, n_ports, n);
-    }
+    deliver_spikes(count, blocks, blockIdx.x, step, spk_gid, spk_mult, tab, ring, n_slots,
+                   n_ports, n);
     if (!finish_step) return;
     __syncthreads();
     if (threadIdx.x == 0) {

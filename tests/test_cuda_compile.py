@@ -62,3 +62,8 @@ def test_every_family_has_a_gpu_kernel():
     for name in MODELS:
         net.add_neurons(name, 1)
     assert GpuStep.supports(net)
+
+
+def test_persistent_kernel_of_all_families_compiles(tmp_path):
+    families = [fields_of(name, "float32") for name in FRAGMENT_MODELS]
+    nvcc(kernels.persistent_source(families, "float"), tmp_path, "persistent")

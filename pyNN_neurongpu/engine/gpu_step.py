@@ -22,6 +22,9 @@ PROPAGATE_BLOCKS_PER_SM = int(os.environ.get("PYNN_NEURONGPU_PROPAGATE_BLOCKS_PE
 FUSE_END_STEP = kernels.env_flag("PYNN_NEURONGPU_FUSE_END_STEP", True)
 # spikes of neurons with at most this many synapses are delivered by the neuron's thread
 DIRECT_MAX_DEGREE = 8
+# run whole chunks of steps in one persistent kernel where the network allows it
+PERSISTENT = kernels.env_flag("PYNN_NEURONGPU_PERSISTENT", True)
+PERSISTENT_BLOCKS_PER_SM = int(os.environ.get("PYNN_NEURONGPU_PERSISTENT_BLOCKS_PER_SM", 4))
 
 
 def _table_arrays(table):
@@ -241,6 +244,57 @@ class GpuStep:
             self.tables.append((table, fam))
         self.blocks_done = xp.zeros(1, dtype=np.uint32)
         self._prepare_fused_update()
+        # the persistent kernel covers fragment families, state sampling and propagation;
+        # spike-array schedules and injected currents take the graph-replayed launches
+        self.persistent = bool(PERSISTENT and self.fused and not self.scheduled
+                               and not network.stimuli)
+        if self.persistent:
+            self._prepare_persistent()
+
+    def _prepare_persistent(self):
+        xp = self.backend.xp
+        cupy = self.cupy
+        source = kernels.persistent_source([(f.group.model, f.fields) for f in self.fused],
+                                           kernels.c_type(self.backend.float))
+        self.persistent_kernel = kernels.compile_module(source).get_function(
+            kernels.PERSISTENT_KERNEL)
+        capacity = int(self.spk_gid.shape[0])
+        self._spikes_odd = (xp.zeros(capacity, dtype=np.int32),
+                            xp.zeros(capacity, dtype=np.int32), xp.zeros(1, dtype=np.int32))
+        even = self._step_args()
+        odd = tuple(a.data.ptr for a in self._spikes_odd) + even[3:]
+        self.step_args_pair = xp.asarray(np.array([even, odd], dtype=kernels.STEP_ARGS_DTYPE)
+                                         .view(np.uint8))
+        tables = [tuple(_pointer(a) for a in _table_arrays(table)) + (fam.ring.data.ptr,)
+                  + (table.tbits, table.pbits, fam.n_slots, len(fam.group.model.receptors),
+                     fam.n)
+                  for table, fam in self.tables]
+        self.n_prop_tables = len(tables)
+        self.prop_tables = xp.asarray(np.array(tables or [(0,) * 12],
+                                               dtype=kernels.PROP_TABLE_DTYPE).view(np.uint8))
+        samplers = [(s.rec.group.state[s.rec.variable].data.ptr, s.local.data.ptr,
+                     s.buffer.data.ptr, s.first_row.data.ptr, s.n_rec, s.rec.interval)
+                    for s in self.samplers if s.n_rec]
+        self.n_sampler_args = len(samplers)
+        self.sampler_args = xp.asarray(np.array(samplers or [(0,) * 6],
+                                                dtype=kernels.SAMPLER_DTYPE).view(np.uint8))
+        self.barrier = xp.zeros(2, dtype=np.uint32)
+        n_sm = cupy.cuda.Device().attributes["MultiProcessorCount"]
+        try:
+            per_sm = cupy.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(
+                self.persistent_kernel.kernel.ptr, kernels.THREADS, 0)
+        except Exception:  # noqa: BLE001 - any failure: assume one resident block per SM
+            per_sm = 1
+        # every block must be resident at once (grid barriers)
+        self.persistent_blocks = max(1, min(int(per_sm), PERSISTENT_BLOCKS_PER_SM) * n_sm)
+
+    def _run_persistent_chunk(self, k: int):
+        self.persistent_kernel(
+            (self.persistent_blocks,), (kernels.THREADS,),
+            (self.family_table, np.int32(len(self.fused)), np.int64(self.fused_blocks),
+             self.clock, np.float64(self.dt), np.uint64(self.seed), self.step_args_pair,
+             self.prop_tables, np.int32(self.n_prop_tables), self.sampler_args,
+             np.int32(self.n_sampler_args), np.int32(k), self.barrier))
 
     def _prepare_fused_update(self):
         """One kernel updates every family with a fragment; its argument tables live in
@@ -384,7 +438,9 @@ class GpuStep:
                         k = min(k, joins - start)
                 if self._begin_chunk(start, k):
                     graph = None
-                if self.use_graphs and k == self.chunk:
+                if self.persistent:
+                    self._run_persistent_chunk(k)
+                elif self.use_graphs and k == self.chunk:
                     if graph is None:
                         stream.begin_capture()
                         for _ in range(k):

@@ -140,24 +140,31 @@ STEP_ARGS_DTYPE = np.dtype([(name, np.int64 if name in _STEP_ARGS_INTS else np.u
 FUSED_KERNEL = "update_families"
 
 
-def fused_update_source(families: list[tuple[object, list]], real: str) -> str:
-    """CUDA source of the one kernel that updates every family of a network.
-
-    `families` is a list of (model, fields). Blocks are dealt out to families in order
-    (FamilyArgs.first_block); each block updates blockDim.x neurons of its family.
-    """
+def _family_functions(families):
+    """The per-family device functions and the dispatch on family index `k`."""
     functions, dispatch = [], []
     for k, (model, fields) in enumerate(families):
         fn = f"update_{k}_{model.name}"
         functions.append(family_function_source(model, fields, fn))
         keyword = "if" if k == 0 else "else if"
         dispatch.append(f"    {keyword} (k == {k}) {fn}(f, i, step, dt, seed, a);")
+    return functions, dispatch
+
+
+def _prelude(real: str) -> list[str]:
+    return [f"#define NEURONGPU_REAL {real}", '#include "neurongpu_common.cuh"',
+            '#include "rkf45.cuh"', _FAMILY_ARGS_STRUCT, '#include "step_args.cuh"']
+
+
+def fused_update_source(families: list[tuple[object, list]], real: str) -> str:
+    """CUDA source of the one kernel that updates every family of a network.
+
+    `families` is a list of (model, fields). Blocks are dealt out to families in order
+    (FamilyArgs.first_block); each block updates blockDim.x neurons of its family.
+    """
+    functions, dispatch = _family_functions(families)
     lines = [
-        f"#define NEURONGPU_REAL {real}",
-        '#include "neurongpu_common.cuh"',
-        '#include "rkf45.cuh"',
-        _FAMILY_ARGS_STRUCT,
-        '#include "step_args.cuh"',
+        *_prelude(real),
         *functions,
         f'extern "C" __global__ void {FUSED_KERNEL}(const FamilyArgs* __restrict__ fams,',
         "    const int n_fams, const long long* __restrict__ clock, const double dt,",
@@ -171,6 +178,59 @@ def fused_update_source(families: list[tuple[object, list]], real: str) -> str:
         "    if (i >= f.n) return;",
         "    const long long step = clock[0];",
         *dispatch,
+        "}",
+    ]
+    return "\n".join(lines)
+
+
+PERSISTENT_KERNEL = "run_chunk"
+# the persistent kernel's per-table and per-sampler records (cuda/persistent.cuh)
+PROP_TABLE_DTYPE = np.dtype([(name, np.uint64) for name in
+                             ("offsets", "meta", "target", "weight", "delay", "port", "ring")]
+                            + [(name, np.int64) for name in
+                               ("tbits", "pbits", "n_slots", "n_ports", "n")])
+SAMPLER_DTYPE = np.dtype([(name, np.uint64) for name in
+                          ("variable", "local", "buffer", "first_row")]
+                         + [(name, np.int64) for name in ("n_rec", "interval")])
+
+
+def persistent_source(families: list[tuple[object, list]], real: str) -> str:
+    """CUDA source of the persistent kernel that runs a chunk of whole steps in one launch
+    (cuda/persistent.cuh): update phase, grid barrier, sampling and propagation phase, grid
+    barrier. Virtual blocks are dealt out to families as in the fused update kernel."""
+    functions, dispatch = _family_functions(families)
+    lines = [
+        *_prelude(real),
+        '#include "persistent.cuh"',
+        *functions,
+        f'extern "C" __global__ void {PERSISTENT_KERNEL}(const FamilyArgs* __restrict__ fams,',
+        "    const int n_fams, const long long n_vblocks, long long* __restrict__ clock,",
+        "    const double dt, const unsigned long long seed,",
+        "    const StepArgs* __restrict__ step_args, const PropTable* __restrict__ tables,",
+        "    const int n_tables, const SamplerArgs* __restrict__ samplers,",
+        "    const int n_samplers, const int n_steps, unsigned int* __restrict__ bar)",
+        "{",
+        "    const long long first = clock[0];",
+        "    for (int s = 0; s < n_steps; ++s) {",
+        "    const long long step = first + s;",
+        "    const StepArgs a = step_args[step & 1];",
+        "    for (long long vb = blockIdx.x; vb < n_vblocks; vb += gridDim.x) {",
+        "    int k = 0;",
+        "    while (k + 1 < n_fams && vb >= fams[k + 1].first_block) ++k;",
+        "    const FamilyArgs f = fams[k];",
+        "    const int i = (int)((vb - f.first_block) * blockDim.x + threadIdx.x);",
+        "    if (i < f.n) {",
+        *dispatch,
+        "    }",
+        "    }",
+        "    grid_barrier(bar, gridDim.x);",
+        "    sample_phase(samplers, n_samplers, step);",
+        "    propagate_phase(tables, n_tables, a, step);",
+        "    if (blockIdx.x == 0 && threadIdx.x == 0)",
+        "        *(int*)step_args[(step + 1) & 1].spk_count = 0;",
+        "    grid_barrier(bar, gridDim.x);",
+        "    }",
+        "    if (blockIdx.x == 0 && threadIdx.x == 0) clock[0] = first + n_steps;",
         "}",
     ]
     return "\n".join(lines)

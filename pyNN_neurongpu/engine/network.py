@@ -440,7 +440,8 @@ class Network:
             g.log_emitted(self.step, self.step + n_steps)
         if self._gpu_step_possible():
             from .gpu_step import GpuStep
-            GpuStep(self, n_steps, use_graphs=self.use_graphs).run()
+            self.last_gpu_step = GpuStep(self, n_steps, use_graphs=self.use_graphs)
+            self.last_gpu_step.run()
             return
         end = self.step + n_steps
         width = sum(s.n_targets for s in self.stimuli if s.per_target)
