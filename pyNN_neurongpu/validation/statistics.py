@@ -100,10 +100,13 @@ def correlation_coefficients(spiketrains, active, t_start, t_stop, bin_size, sam
     if candidates.size < 2:
         return np.zeros(0)
     chosen = np.sort(rng.choice(candidates, size=min(sample, candidates.size), replace=False))
-    binned = BinnedSpikeTrain([spiketrains[i] for i in chosen], bin_size=bin_size * pq.ms,
-                              t_start=t_start * pq.ms, t_stop=t_stop * pq.ms)
-    with warnings.catch_warnings():  # a train with no spike in the bins gives a NaN row
-        warnings.simplefilter("ignore", UserWarning)
+    with warnings.catch_warnings():
+        # a train with no spike in the bins gives a NaN row (UserWarning); Elephant 1.2
+        # also trips deprecation warnings of quantities and numpy.matrix
+        for category in (UserWarning, DeprecationWarning, PendingDeprecationWarning):
+            warnings.simplefilter("ignore", category)
+        binned = BinnedSpikeTrain([spiketrains[i] for i in chosen], bin_size=bin_size * pq.ms,
+                                  t_start=t_start * pq.ms, t_stop=t_stop * pq.ms)
         matrix = correlation_coefficient(binned)
     values = matrix[np.triu_indices(len(chosen), k=1)]
     return values[~np.isnan(values)]
