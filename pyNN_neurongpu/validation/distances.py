@@ -19,7 +19,9 @@ def ks_distance(a, b):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.size == 0 or b.size == 0:
         return float("nan")
-    return float(ks_2samp(a, b).statistic)
+    with warnings.catch_warnings():  # "exact calculation unsuccessful, using asymp"
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(ks_2samp(a, b).statistic)
 
 
 def _finite(values):

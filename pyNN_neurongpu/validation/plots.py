@@ -35,26 +35,31 @@ def distributions_figure(comparison):
             if pooled.size == 0:
                 ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
             else:
-                low, high = np.min(pooled), np.max(pooled)
+                # the central 98% (a few CCs of near-silent pairs reach 1)
+                low, high = np.percentile(pooled, [1.0, 99.0])
                 bins = np.linspace(low, high if high > low else low + 1.0, 31)
                 for side, (label, colour) in enumerate(zip(comparison.labels, COLOURS)):
                     for k, values in enumerate(samples[side]):
                         if values.size:
-                            ax.hist(values, bins=bins, density=True, histtype="step",
-                                    color=colour, alpha=0.85, lw=1.2,
+                            ax.hist(np.clip(values, bins[0], bins[-1]), bins=bins,
+                                    density=True, histtype="step", color=colour, alpha=0.85, lw=1.2,
                                     label=label if k == 0 else None)
+                if metric == "cc":
+                    ax.set_yscale("log")  # a narrow peak at 0 and a long tail
             if col == 0:
                 ax.set_ylabel(name)
             if row == len(names) - 1:
                 ax.set_xlabel(METRIC_LABELS[metric])
             ax.tick_params(labelsize=7)
-    axes[0, -1].legend(fontsize=8, loc="upper right")
-    fig.suptitle("distributions per population (one line per run)", fontsize=10)
+    axes[0, 0].legend(fontsize=8, loc="upper right")
+    fig.suptitle("distributions per population (one line per run; values beyond the "
+                 "central 98% are shown in the outer bins; CC densities on a log scale)",
+                 fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def raster_figure(comparison, window=200.0, cells=40):
+def raster_figure(comparison, window=200.0, cells=100):
     """Spikes of the first run of each simulator: the last `window` ms of the analysis
     window, the first `cells` neurons of each population."""
     plt = _pyplot()
@@ -69,7 +74,7 @@ def raster_figure(comparison, window=200.0, cells=40):
             times = padded_spike_times(data.populations[name][:cells], t0, t_stop)
             rows = np.broadcast_to(-(row + np.arange(times.shape[0]))[:, None], times.shape)
             keep = ~np.isnan(times)
-            ax.plot(times[keep], rows[keep], "|", ms=2.5, color=colour)
+            ax.plot(times[keep], rows[keep], "|", ms=1.5, color=colour)
             ticks.append((-(row + (times.shape[0] - 1) / 2.0), name))
             row += times.shape[0]
             ax.axhline(-row + 0.5, color="0.85", lw=0.5)
@@ -87,7 +92,7 @@ def ks_figure(comparison):
     plt = _pyplot()
     names = comparison.populations
     x = np.arange(len(names))
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(11, 3.6), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(11, 3.6), squeeze=False)
     for ax, metric in zip(axes[0], METRICS):
         for i, name in enumerate(names):
             comp = comparison.distances[name][metric]

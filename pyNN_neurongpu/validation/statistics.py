@@ -101,9 +101,10 @@ def correlation_coefficients(spiketrains, active, t_start, t_stop, bin_size, sam
         return np.zeros(0)
     chosen = np.sort(rng.choice(candidates, size=min(sample, candidates.size), replace=False))
     with warnings.catch_warnings():
-        # a train with no spike in the bins gives a NaN row (UserWarning); Elephant 1.2
-        # also trips deprecation warnings of quantities and numpy.matrix
-        for category in (UserWarning, DeprecationWarning, PendingDeprecationWarning):
+        # a train with no spike in the bins gives a NaN row (User/RuntimeWarning); Elephant
+        # 1.2 also trips deprecation warnings of quantities and numpy.matrix
+        for category in (UserWarning, RuntimeWarning, DeprecationWarning,
+                         PendingDeprecationWarning):
             warnings.simplefilter("ignore", category)
         binned = BinnedSpikeTrain([spiketrains[i] for i in chosen], bin_size=bin_size * pq.ms,
                                   t_start=t_start * pq.ms, t_stop=t_stop * pq.ms)
