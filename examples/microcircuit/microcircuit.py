@@ -173,15 +173,16 @@ OPTIONS = (
     ("--v0", "initial membrane potentials: N(-58, 10) mV for all ('original') or "
      "per-population ('optimized')", {"choices": ("original", "optimized"),
                                       "default": "original"}),
-    ("--seed", "seed of the random numbers (connectivity, weights, delays, V0)",
-     {"type": int, "default": 12345}),
+    ("--seed", "seed of the random numbers (connectivity, weights, delays, V0); default: "
+     "$PYNN_SEED if set (python -m pyNN_neurongpu.compare sets it), else 12345",
+     {"type": int, "default": int(os.environ.get("PYNN_SEED") or 12345)}),
     ("--native-rng", "draw with the backend's NativeRNG where it has one (the default on a "
      "GPU at scales above 0.1, where host-side NumpyRNG draws would dominate the build)",
      {"action": "store_true"}),
     ("--no-record", "do not record spikes (only times are reported)",
      {"action": "store_true"}),
-    ("--output-dir", "where spikes, summary and figure go (default: output_<simulator>)",
-     {"default": None}),
+    ("--output-dir", "where spikes, summary and figure go (default: $PYNN_OUTPUT_DIR if "
+     "set, else output_<simulator>)", {"default": os.environ.get("PYNN_OUTPUT_DIR")}),
     ("--backend", "pyNN.neurongpu device: auto, gpu or cpu (ignored by other simulators)",
      {"default": None}),
     ("--threads", "threads (pyNN.nest)", {"type": int, "default": 1}),

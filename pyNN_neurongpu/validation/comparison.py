@@ -1,0 +1,97 @@
+"""Compare two sets of runs (e.g. our backend and NEST, a run per seed): statistics of
+every run, KS distances, and the JSON / terminal forms of the result."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+from .data import load_runs, path_label
+from .distances import compare_statistics
+from .statistics import METRICS, StatisticsOptions, population_statistics
+
+
+@dataclass
+class Comparison:
+    """Everything a report shows: the runs of both sides, their statistics and the
+    KS distances ({population: {metric: MetricComparison}})."""
+
+    labels: tuple
+    runs: tuple  # (list of SpikeData of A, list of SpikeData of B)
+    statistics: tuple  # (list of {population: PopulationStatistics}, same for B)
+    distances: dict
+    options: StatisticsOptions
+
+    @property
+    def populations(self):
+        return list(self.distances)
+
+    def means(self, name, metric):
+        """Mean of a metric's per-run means, for each side (NaN where no run has data)."""
+        return tuple(_mean_over_runs(stats, name, metric) for stats in self.statistics)
+
+    def as_dict(self):
+        """JSON-ready: options, per-run summaries and all KS distances."""
+        def summaries(stats):
+            return [{name: _json_float(s.summary()) for name, s in run.items()} for run in stats]
+        return {
+            "labels": list(self.labels),
+            "options": self.options.as_dict(),
+            "runs": {label: [r.label for r in runs]
+                     for label, runs in zip(self.labels, self.runs)},
+            "summaries": {label: summaries(stats)
+                          for label, stats in zip(self.labels, self.statistics)},
+            "distances": {name: {metric: comp.as_dict() for metric, comp in metrics.items()}
+                          for name, metrics in self.distances.items()},
+        }
+
+    def write_json(self, filename):
+        with open(filename, "w") as f:
+            json.dump(self.as_dict(), f, indent=1)
+        return filename
+
+    def table(self):
+        """The terminal table: per population and metric the mean over runs of each
+        side, the mean KS distance between the sides, the seed-to-seed spread, verdict."""
+        a, b = self.labels
+        head = (f"{'population':12s} {'metric':7s} {a[:12]:>12s} {b[:12]:>12s} "
+                f"{'KS':>6s} {'spread':>6s}  verdict")
+        lines = [head, "-" * len(head)]
+        for name, metrics in self.distances.items():
+            for metric in METRICS:
+                comp = metrics[metric]
+                means = self.means(name, metric)
+                lines.append(f"{name[:12]:12s} {metric:7s} {means[0]:12.4g} {means[1]:12.4g} "
+                             f"{comp.ks:6.3f} {comp.spread:6.3f}  {comp.verdict}")
+        n_a, n_b = (len(r) for r in self.runs)
+        lines.append(f"KS: mean over the {n_a}x{n_b} pairs of runs of {a} and {b}; spread: "
+                     "largest KS distance between two runs of the same simulator")
+        return "\n".join(lines)
+
+
+def _json_float(d):
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
+
+
+def _mean_over_runs(stats, name, metric):
+    values = [run[name].summary()[metric] for run in stats]
+    values = [v for v in values if not math.isnan(v)]
+    return sum(values) / len(values) if values else float("nan")
+
+
+def compare_runs(runs_a, runs_b, labels=("A", "B"), options=None):
+    """Compare two lists of SpikeData (one per seed) and return a Comparison."""
+    options = options or StatisticsOptions()
+    stats_a = [population_statistics(run, options) for run in runs_a]
+    stats_b = [population_statistics(run, options) for run in runs_b]
+    return Comparison(tuple(labels), (list(runs_a), list(runs_b)), (stats_a, stats_b),
+                      compare_statistics(stats_a, stats_b), options)
+
+
+def compare_paths(path_a, path_b, labels=None, options=None, segment=-1):
+    """Compare the Neo files under two paths (see :func:`data.load_runs`)."""
+    labels = labels or (path_label(path_a), path_label(path_b))
+    if labels[0] == labels[1]:
+        labels = (labels[0] + " (1)", labels[1] + " (2)")
+    return compare_runs(load_runs(path_a, segment), load_runs(path_b, segment), labels, options)
