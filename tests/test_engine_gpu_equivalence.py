@@ -66,4 +66,7 @@ def test_family_gpu_equals_cpu(family):
     np.testing.assert_array_equal(c_steps, g_steps)
     np.testing.assert_array_equal(c_ids, g_ids)
     np.testing.assert_array_equal(c_counts, g_counts)
-    np.testing.assert_allclose(c_v, g_v, rtol=0, atol=1e-9)
+    # HH's rate functions call exp() many times per sub-step: the device's exp and pow may
+    # differ from the host's in the last bit, which the adaptive steps carry to ~1e-7 mV
+    atol = 1e-6 if family == "hh_cond_exp_traub" else 1e-9
+    np.testing.assert_allclose(c_v, g_v, rtol=0, atol=atol)

@@ -22,8 +22,9 @@ PROPAGATE_BLOCKS_PER_SM = int(os.environ.get("PYNN_NEURONGPU_PROPAGATE_BLOCKS_PE
 FUSE_END_STEP = kernels.env_flag("PYNN_NEURONGPU_FUSE_END_STEP", True)
 # spikes of neurons with at most this many synapses are delivered by the neuron's thread
 DIRECT_MAX_DEGREE = 8
-# run whole chunks of steps in one persistent kernel where the network allows it
-PERSISTENT = kernels.env_flag("PYNN_NEURONGPU_PERSISTENT", True)
+# run whole chunks of steps in one persistent kernel where the network allows it (opt-in:
+# on an H100 it measured no faster than the graph-replayed launches, docs/performance.md)
+PERSISTENT = kernels.env_flag("PYNN_NEURONGPU_PERSISTENT", False)
 PERSISTENT_BLOCKS_PER_SM = int(os.environ.get("PYNN_NEURONGPU_PERSISTENT_BLOCKS_PER_SM", 4))
 
 
