@@ -27,6 +27,7 @@ VERSIONS = [
     ("v1", "microcircuit_h200_full_v1.json", "per-family kernels + graphs (H200, 1 s)"),
     ("v2", "microcircuit_h100_full_v2.json", "fused family kernel, direct delivery"),
     ("v3", "microcircuit_h100_full_v3.json", "packed recording drain"),
+    ("v4", "microcircuit_h100_full_v4.json", "8-byte synapses, counting-sort build"),
 ]
 
 
