@@ -25,6 +25,8 @@ DIRECT_MAX_DEGREE = 8
 # run whole chunks of steps in one persistent kernel where the network allows it (opt-in:
 # on an H100 it measured no faster than the graph-replayed launches, docs/performance.md)
 PERSISTENT = kernels.env_flag("PYNN_NEURONGPU_PERSISTENT", False)
+# fold Poisson sources with a single synapse into their target's update
+FUSE_POISSON = kernels.env_flag("PYNN_NEURONGPU_FUSE_POISSON", True)
 PERSISTENT_BLOCKS_PER_SM = int(os.environ.get("PYNN_NEURONGPU_PERSISTENT_BLOCKS_PER_SM", 4))
 
 
@@ -35,6 +37,9 @@ def _table_arrays(table):
 
 def _pointer(array) -> int:
     return 0 if array is None else array.data.ptr
+
+
+_BACKGROUND_FIELDS = ("lam", "weight", "port", "delay", "first", "last", "gid")
 
 
 class _Family:
@@ -48,6 +53,11 @@ class _Family:
         n = group.size
         self.n = n
         self.schedule = getattr(model, "kernel_kind", "fragment") == "schedule"
+        # absorbed Poisson sources feeding this family (arrays per neuron), and whether
+        # this family's own update can be skipped (all its neurons absorbed)
+        self.background = None
+        self.background_stream = 0
+        self.skip = False
         self.gids = xp.asarray(group.gids.astype(np.int32))
         mask = np.zeros(n, dtype=np.uint8)
         mask[group.spike_recorder.local] = 1
@@ -84,7 +94,13 @@ class _Family:
                "rec_mult": self.rec_mult}
         values = {name: arr.data.ptr for name, arr in ptr.items()}
         values.update(n=self.n, n_slots=self.n_slots, rec_capacity=self.rec_capacity,
-                      stream=self.stream_id, first_block=first_block)
+                      stream=self.stream_id, first_block=first_block, bg_stream=0)
+        for name in _BACKGROUND_FIELDS:
+            values[f"bg_{name}"] = 0
+        if self.background is not None:
+            for name in _BACKGROUND_FIELDS:
+                values[f"bg_{name}"] = self.background[name].data.ptr
+            values["bg_stream"] = self.background_stream
         return tuple(values[name] for name in kernels.FAMILY_ARGS_FIELDS)
 
     def _prepare_schedule(self, runner):
@@ -244,6 +260,9 @@ class GpuStep:
             fam = self.by_group[gi]
             self.tables.append((table, fam))
         self.blocks_done = xp.zeros(1, dtype=np.uint32)
+        self.n_absorbed = 0
+        if FUSE_POISSON:
+            self._absorb_poisson_sources()
         self._prepare_fused_update()
         # the persistent kernel covers fragment families, state sampling and propagation;
         # spike-array schedules and injected currents take the graph-replayed launches
@@ -297,11 +316,85 @@ class GpuStep:
              self.prop_tables, np.int32(self.n_prop_tables), self.sampler_args,
              np.int32(self.n_sampler_args), np.int32(k), self.barrier))
 
+    def _absorb_poisson_sources(self):
+        """Fold Poisson sources that drive a single neuron into that neuron's update.
+
+        A source qualifies when it has exactly one synapse, is not recorded, and its target
+        has no other absorbed source. The target then draws, in its own update, the count
+        the source would have drawn at the emission step (same random sequence: the
+        source family's stream, the source's gid, that step), so results are those of the
+        unabsorbed step; the source's own update is masked off (rate 0), or dropped when
+        all of its family's sources are absorbed. This removes a thread, a random draw
+        and an atomic addition per source and step (the microcircuit's background).
+        """
+        xp = self.backend.xp
+        source = next((f for f in self.families
+                       if f.group.model.name == "poisson_source" and not f.schedule), None)
+        if source is None or not self.tables:
+            return
+        g = source.group
+        gids = xp.asarray(g.gids.astype(np.int64))
+        degree = xp.zeros(source.n, dtype=np.int64)
+        for table, _ in self.tables:
+            degree += table.offsets[gids + 1] - table.offsets[gids]
+        free = (degree == 1) & (source.recorded == 0)
+        absorbed = xp.zeros(source.n, dtype=bool)
+        for table, fam in self.tables:
+            start = table.offsets[gids]
+            local = xp.nonzero(free & (table.offsets[gids + 1] - start == 1))[0]
+            if local.shape[0] == 0:
+                continue
+            k = start[local]
+            target, delay, port = table.decode(xp, k)
+            taken = (fam.background["lam"] > 0) if fam.background is not None else \
+                xp.zeros(fam.n, dtype=bool)
+            # one source per target: the first (by index) of those not yet taken
+            order = xp.argsort(target.astype(np.int64) * source.n + local)
+            target, local, k = target[order], local[order], k[order]
+            delay, port = delay[order], port[order]
+            first = xp.ones(target.shape[0], dtype=bool)
+            first[1:] = target[1:] != target[:-1]
+            keep = first & ~taken[target]
+            if not bool(keep.any()):
+                continue
+            t, src = target[keep], local[keep]
+            if fam.background is None:
+                backend = self.backend
+                fam.background = {
+                    "lam": xp.zeros(fam.n, dtype=backend.float),
+                    "weight": xp.zeros(fam.n, dtype=backend.float),
+                    "port": xp.zeros(fam.n, dtype=np.int8),
+                    "delay": xp.zeros(fam.n, dtype=np.int32),
+                    "first": xp.zeros(fam.n, dtype=np.int64),
+                    "last": xp.full(fam.n, -1, dtype=np.int64),
+                    "gid": xp.zeros(fam.n, dtype=np.int32)}
+                fam.background_stream = source.stream_id
+            bg = fam.background
+            bg["lam"][t] = g.derived["lam"][src]
+            bg["weight"][t] = table.weight[k[keep]]
+            bg["port"][t] = port[keep].astype(np.int8)
+            bg["delay"][t] = delay[keep].astype(np.int32)
+            bg["first"][t] = g.derived["first"][src]
+            bg["last"][t] = g.derived["last"][src]
+            bg["gid"][t] = source.gids[src]
+            absorbed[src] = True
+        n_absorbed = self.n_absorbed = int(absorbed.sum())
+        if n_absorbed == 0:
+            return
+        if n_absorbed == source.n:
+            source.skip = True
+            return
+        # the rest of the family runs with the absorbed sources' rates set to 0
+        index = [name for name, _, _ in source.fields].index("lam")
+        lam = xp.where(absorbed, 0, source.arrays[index]).astype(source.arrays[index].dtype)
+        source.arrays[index] = lam
+        source.pointers = kernels.pointer_table(self.backend, source.arrays)
+
     def _prepare_fused_update(self):
         """One kernel updates every family with a fragment; its argument tables live in
         device memory."""
         xp = self.backend.xp
-        self.fused = [f for f in self.families if not f.schedule]
+        self.fused = [f for f in self.families if not f.schedule and not f.skip]
         self.scheduled = [f for f in self.families if f.schedule]
         if not self.fused:
             return
@@ -427,6 +520,9 @@ class GpuStep:
         cupy = self.cupy
         net = self.net
         end = net.step + self.n_steps
+        # the step's stream does not wait for the legacy default stream, where connectivity
+        # finalisation, parameter and state updates were queued: let them finish first
+        cupy.cuda.Device().synchronize()
         stream = cupy.cuda.Stream(non_blocking=True)
         graph = None
         with stream:

@@ -71,9 +71,11 @@ def kernel_fields(xp, group):
 # fields are 8 bytes wide, so the C struct and this NumPy dtype share one layout.
 FAMILY_ARGS_FIELDS = ("P", "n", "ring", "n_slots", "stim", "gids", "recorded", "rec_count",
                       "rec_step", "rec_local", "rec_mult", "rec_capacity", "stream",
-                      "first_block")
+                      "first_block", "bg_lam", "bg_weight", "bg_port", "bg_delay", "bg_first",
+                      "bg_last", "bg_gid", "bg_stream")
 _POINTER_FIELDS = {"P", "ring", "stim", "gids", "recorded", "rec_count", "rec_step",
-                   "rec_local", "rec_mult"}
+                   "rec_local", "rec_mult", "bg_lam", "bg_weight", "bg_port", "bg_delay",
+                   "bg_first", "bg_last", "bg_gid"}
 FAMILY_ARGS_DTYPE = np.dtype([(name, np.uint64 if name in _POINTER_FIELDS else np.int64)
                               for name in FAMILY_ARGS_FIELDS])
 _FAMILY_ARGS_STRUCT = "struct FamilyArgs {\n" + "".join(
@@ -102,8 +104,9 @@ def family_function_source(model, fields: list[tuple[str, object, bool]], fn_nam
         inputs.append(f"    real* in = (real*)f.ring + (size_t)(step % f.n_slots) * {len(ports)}"
                       " * f.n;")
         for p, port in enumerate(ports):
-            inputs.append(f"    const real in_{port} = in[(size_t){p} * f.n + i];")
+            inputs.append(f"    real in_{port} = in[(size_t){p} * f.n + i];")
             inputs.append(f"    in[(size_t){p} * f.n + i] = 0;")
+        inputs += _background_source(ports)
         inputs.append("    real* stim = (real*)f.stim;")
         inputs.append("    const real stim_now = stim[i];")
         inputs.append("    stim[i] = 0;")
@@ -128,6 +131,30 @@ def family_function_source(model, fields: list[tuple[str, object, bool]], fn_nam
         "}",
     ]
     return "\n".join(lines)
+
+
+def _background_source(ports) -> list[str]:
+    """Code adding an absorbed Poisson source's input (FamilyArgs.bg_*; gpu_step.py): the
+    count the source would have drawn at emission step ``step - delay``, from the same
+    random sequence (its family's stream, its gid, that step), times the weight."""
+    cases = " ".join(f"case {p}: in_{port} += add; break;" for p, port in enumerate(ports))
+    return [
+        "    if (f.bg_lam != 0) {",
+        "        const double bg_lam = (double)((const real*)f.bg_lam)[i];",
+        "        const long long bg_step = step - ((const int*)f.bg_delay)[i];",
+        "        if (bg_lam > 0 && bg_step >= ((const long long*)f.bg_first)[i]",
+        "                && bg_step <= ((const long long*)f.bg_last)[i]) {",
+        "            RandomSeq bg(seed, (unsigned int)f.bg_stream,",
+        "                         (unsigned int)((const int*)f.bg_gid)[i],",
+        "                         (unsigned long long)bg_step);",
+        "            const int bg_count = poisson_count(bg, bg_lam);",
+        "            if (bg_count > 0) {",
+        "                const real add = ((const real*)f.bg_weight)[i] * (real)bg_count;",
+        f"                switch (((const signed char*)f.bg_port)[i]) {{ {cases} }}",
+        "            }",
+        "        }",
+        "    }",
+    ]
 
 
 STEP_ARGS_FIELDS = ("spk_gid", "spk_mult", "spk_count", "d_offsets", "d_meta", "d_target",
