@@ -275,7 +275,10 @@ class GpuStep:
 
     @staticmethod
     def supports(network) -> bool:
-        """True if every family of the network has a GPU kernel."""
+        """True if every family of the network has a GPU kernel and no synapse has
+        per-synapse dynamics (plastic groups run in the array-code step)."""
+        if network.plastic_groups:
+            return False
         for g in network.groups.values():
             if g.size == 0:
                 continue
