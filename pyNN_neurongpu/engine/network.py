@@ -27,9 +27,9 @@ from .construction import SynapseGroup, build_incoming
 from .kernels import env_flag
 from .models import MODELS, StepContext, get_model
 from .plasticity import PlasticGroup
-from .synapses import get_synapse_model
 from .recording import SpikeRecorder, StateRecorder
 from .stimuli import CurrentStimulus
+from .synapses import get_synapse_model
 
 logger = logging.getLogger("pyNN_neurongpu")
 
