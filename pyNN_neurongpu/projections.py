@@ -456,6 +456,8 @@ class Projection(common.Projection):
                 list(getattr(self.synapse_type, "default_initial_values", {})))
         if sg is None or len(self) == 0:
             return
+        if not isinstance(value.base_value, np.ndarray):
+            value.shape = (len(self),)  # PyNN passes the bound method self.size
         values = value.evaluate(simplify=True)
         if np.ndim(values) == 0:
             storage, values = None, float(values)

@@ -136,3 +136,20 @@ def test_stochastic_synapse_transmission_fraction(sim, nest_sim):
         assert abs(a - q) <= 4 * sigma, (q, a)
         assert abs(b - q) <= 4 * sigma, (q, b)
         assert abs(a - b) <= 6 * sigma
+
+
+def test_stdp_many_post_spikes_between_pre_spikes(sim, nest_sim):
+    """Far more post-synaptic spikes between two presynaptic spikes than the
+    history starts with (it must grow, not lose them); nonlinear potentiation
+    makes their order matter."""
+    pre_times = [5.0, 30.0, 150.0, 153.0]
+    post_times = list(np.arange(32.0, 140.0, 2.0))
+    wd = WEIGHT_DEPENDENCES["gutig"]
+    ours = stdp_weights(sim, {"backend": sim.test_backend}, wd, pre_times, post_times, 1.0,
+                        a_plus=0.05, a_minus=0.001)
+    groups = sim.simulator.state.network.plastic_groups
+    assert max(g.post_history.capacity for g in groups) > len(post_times) // 2
+    theirs = stdp_weights(nest_sim, ON_GRID, wd, pre_times, post_times, 1.0, a_plus=0.05,
+                          a_minus=0.001)
+    assert np.all(np.abs(theirs - 0.5) > 1e-3)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9)

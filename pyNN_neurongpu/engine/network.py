@@ -310,6 +310,8 @@ class Network:
                 spec_params.setdefault(name, value)
             sg = PlasticGroup(self.backend, model, pre, post, weight, delay, receptor,
                               spec_params, initial or {}, label)
+            self._n_plastic = getattr(self, "_n_plastic", 0) + 1
+            sg.stream = f"synapses:{self._n_plastic}"  # creation order, not labels
             self.plastic_groups.append(sg)
         else:
             sg = SynapseGroup(pre, post, weight, delay, receptor, label)

@@ -54,6 +54,7 @@ class PlasticGroup:
         self.post_history = None
         self.post_slot = None
         self._index = None
+        self.stream = "synapses"  # name of its random stream (the network makes it unique)
 
     @property
     def size(self) -> int:
@@ -244,7 +245,7 @@ class PlasticGroup:
         idx = order[pos]
         ctx = SpikeContext(xp=xp, backend=backend, dt=network.dt, step=step, t_spike=t_spike,
                            idx=idx, mult=backend.repeat(mult, lengths).astype(np.int64),
-                           group=self, rng=backend.rng(f"synapses:{self.label}:{id(self)}")
+                           group=self, rng=backend.rng(self.stream)
                            if self.model.stochastic else None)
         values = self.model.transmit(ctx)
         delay = self.delay[idx]
