@@ -91,10 +91,6 @@ class RandomStream:
             return self._gen.standard_gamma(shape, size)
         return self._gen.standard_gamma(shape, size=size)
 
-    def binomial(self, n, p):
-        """Binomial draws, elementwise over the arrays `n` (counts) and `p`."""
-        return self._gen.binomial(n, p)
-
     def integers(self, low, high, size):
         return self._gen.integers(low, high, size)
 

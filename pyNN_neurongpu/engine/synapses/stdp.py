@@ -53,8 +53,9 @@ def _pair_updates(ctx: SpikeContext, tau_plus, tau_minus, potentiate, depress_at
     facilitating = (times >= (t1 + EPS)[:, None]) & (times < (t2 + EPS)[:, None])
     columns = np.nonzero(ctx.backend.to_host(xp.any(facilitating, axis=0)))[0]
     for k in columns.tolist():  # history entries in time order (a few at most)
-        k_plus_then = kplus * xp.exp((t_last - (times[:, k] + d)) / tau_plus)
-        w = xp.where(facilitating[:, k], potentiate(w, k_plus_then), w)
+        seen = xp.where(facilitating[:, k], times[:, k] + d, t_last)  # (no inf where unused)
+        w = xp.where(facilitating[:, k],
+                     potentiate(w, kplus * xp.exp((t_last - seen) / tau_plus)), w)
     before = times < (t2 - EPS)[:, None]
     has_before = xp.any(before, axis=1)
     last = history.capacity - 1 - xp.argmax(before[:, ::-1], axis=1)

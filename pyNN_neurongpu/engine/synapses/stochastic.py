@@ -8,6 +8,8 @@ the group's own random stream.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..models.base import Var
 from .base import SynapseModel, require
 
@@ -22,6 +24,10 @@ class SimpleStochastic(SynapseModel):
 
     def transmit(self, ctx):
         xp = ctx.xp
-        p = xp.broadcast_to(ctx.param("p"), ctx.idx.shape)
-        transmitted = ctx.rng.binomial(ctx.mult, p)
+        p = ctx.param("p")
+        n = ctx.idx.shape[0]
+        transmitted = xp.zeros(n, dtype=np.int64)
+        for copy in range(int(ctx.mult.max())):  # as NEST: one draw per copy of the spike
+            drawn = ctx.rng.uniform(n) < p
+            transmitted += (drawn & (ctx.mult > copy)).astype(np.int64)
         return ctx.group.weight[ctx.idx] * transmitted
