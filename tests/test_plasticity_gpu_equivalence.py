@@ -3,14 +3,16 @@
 A small random recurrent network with Tsodyks-Markram and STDP synapses (every
 weight dependence, heterogeneous parameters and delays) driven by spike arrays:
 the GPU run must reproduce the CPU run's spikes exactly and its weights and
-synapse state to rounding error. Plastic groups run in the array-code step on
-the device (GpuStep.supports() is False for them).
+synapse state to rounding error, both in the array-code step on the device and
+in the fused step with the plastic CUDA kernels (PYNN_NEURONGPU_PLASTIC_KERNELS=1).
 """
 
 import numpy as np
 import pytest
 
 from pyNN_neurongpu.engine import Backend, Network, gpu_available
+from pyNN_neurongpu.engine.gpu_plastic import FLAG
+from pyNN_neurongpu.engine.gpu_step import GpuStep
 
 HAVE_GPU = gpu_available()
 
@@ -19,7 +21,7 @@ pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not HAVE_GPU, reason="no CUDA 
 STDP_VARIANTS = [(0.0, 0.0), (1.0, 1.0), (0.0, 1.0), (0.4, 0.7)]
 
 
-def run(device, seed=5):
+def run(device, seed=5, kernels=False, stochastic=False):
     rng = np.random.default_rng(seed)
     net = Network(Backend(device, "float64", seed=seed), dt=0.1)
     trains = [np.round(np.sort(rng.uniform(0.1, 300.0, rng.poisson(30))), 1) for _ in range(20)]
@@ -50,16 +52,26 @@ def run(device, seed=5):
     groups.append(net.connect(pre, post, rng.uniform(0.01, 0.04, 300), rng.integers(1, 15, 300),
                               "excitatory", model="vogels_sprekeler",
                               params={"eta": 0.0005, "w_max": 0.05}))
+    if stochastic:
+        pre, post = pairs(100)
+        groups.append(net.connect(pre, post, 0.2, rng.integers(1, 10, 100), "excitatory",
+                                  model="simple_stochastic", params={"p": 0.5}))
     net.record_spikes(nrn.group, nrn.local)
-    net.run(3000)
+    net.run(1)
+    if device == "gpu":
+        assert GpuStep.supports(net) == kernels
+    net.run(2999)
     host = net.backend.to_host
     return (nrn.group.spike_recorder.events(),
             [host(g.weight) for g in groups],
             [{k: host(v) for k, v in g.state.items()} for g in groups])
 
 
-def test_plastic_network_gpu_equals_cpu():
-    (c_events, c_w, c_state), (g_events, g_w, g_state) = run("cpu"), run("gpu")
+@pytest.mark.parametrize("kernels", [False, True], ids=["array_code", "cuda_kernels"])
+def test_plastic_network_gpu_equals_cpu(kernels, monkeypatch):
+    monkeypatch.setenv(FLAG, "1" if kernels else "0")
+    (c_events, c_w, c_state) = run("cpu")
+    (g_events, g_w, g_state) = run("gpu", kernels=kernels)
     assert c_events[0].size > 50, "the test network should make the neurons fire"
     for a, b in zip(c_events, g_events):
         np.testing.assert_array_equal(a, b)
@@ -69,3 +81,23 @@ def test_plastic_network_gpu_equals_cpu():
     for a, b in zip(c_state, g_state):
         for name in a:
             np.testing.assert_allclose(a[name], b[name], rtol=1e-12, atol=1e-14)
+
+
+def test_stochastic_synapses_on_gpu_kernels(monkeypatch):
+    """Bernoulli synapses in the kernels: their draws differ from the CPU's, so the
+    transmitted fraction of each synapse is compared with its p."""
+    monkeypatch.setenv(FLAG, "1")
+    net = Network(Backend("gpu", "float64", seed=3), dt=0.1)
+    src = net.add_neurons("spike_source_array", 1,
+                          {"spike_times": [np.arange(1.0, 2001.0, 2.0)]})
+    nrn = net.add_neurons("iaf_psc_exp", 200, {"tau_syn_E": 0.5})
+    pg = net.connect(np.zeros(200, dtype=np.int64) + src.gid_start, nrn.gids, 1e-3, 1,
+                     "excitatory", model="simple_stochastic",
+                     params={"p": np.linspace(0.0, 1.0, 200)})
+    rec = net.record_state(nrn.group, "isyn_exc", nrn.local)
+    net.run(20010)
+    assert GpuStep.supports(net)
+    i = rec.data()[1]
+    arrivals = ((i[1:] - i[:-1] * np.exp(-0.1 / 0.5)) > 0.5e-3).sum(axis=0) / 1000.0
+    p = net.backend.to_host(pg.params["p"])
+    assert np.all(np.abs(arrivals - p) <= 5 * np.sqrt(p * (1 - p) / 1000.0) + 1e-12)

@@ -485,7 +485,12 @@ class Network:
             g.log_emitted(self.step, self.step + n_steps)
         if self._gpu_step_possible():
             from .gpu_step import GpuStep
-            GpuStep(self, n_steps, use_graphs=self.use_graphs).run()
+            runner = GpuStep(self, n_steps, use_graphs=self.use_graphs)
+            runner.run()
+            for launch in runner.plastic:
+                launch.end_run()
+            for pg in self.plastic_groups:
+                pg.check_history()
             return
         self._run_reference(n_steps)
         for g in groups:
