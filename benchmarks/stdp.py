@@ -10,14 +10,16 @@ The network (Brunel-like, IF_curr_exp): N = 4/5 excitatory + 1/5 inhibitory cell
 each receiving k synapses (k/5 inhibitory, g = 5) from FixedNumberPre connections,
 plus one Poisson background source per neuron (NOISE_RATE). E->E
 synapses are STDP (SpikePairRule, additive) in the 'stdp' variant. Prints a table
-and writes JSON (--json) with the device names. Plastic synapses run in the
-array-code step on every device for now (no plastic CUDA kernels yet).
+and writes JSON (--json) with the device names. On a GPU it runs twice: plastic groups in
+the array-code step on the device, and in the fused step's CUDA kernels
+(PYNN_NEURONGPU_PLASTIC_KERNELS=1).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -79,6 +81,10 @@ def build(sim, n, k, plastic, seed=1):
 
 
 def time_one(sim, setup_kw, n, k, t_ms, plastic):
+    setup_kw = dict(setup_kw)
+    kernels = setup_kw.pop("plastic_kernels", None)
+    if kernels is not None:
+        os.environ["PYNN_NEURONGPU_PLASTIC_KERNELS"] = "1" if kernels else "0"
     sim.setup(timestep=0.1, min_delay=0.1, max_delay=10.0, **setup_kw)
     t0 = time.perf_counter()
     exc, ee = build(sim, n, k, plastic)
@@ -100,8 +106,10 @@ def backends(args):
     out = [("neurongpu-cpu", "pyNN.neurongpu", {"backend": "cpu"},
             Backend("cpu").describe() + f", {cpu_name()}")]
     if gpu_available() and not args.no_gpu:
-        out.append(("neurongpu-gpu", "pyNN.neurongpu", {"backend": "gpu"},
-                    Backend("gpu").describe()))
+        for kernels in (False, True):
+            out.append((f"neurongpu-gpu{'-kernels' if kernels else ''}", "pyNN.neurongpu",
+                        {"backend": "gpu", "plastic_kernels": kernels},
+                        Backend("gpu").describe()))
     if not args.no_nest:
         out.append(("nest", "pyNN.nest", {"spike_precision": "on_grid", "verbosity": "error",
                                           "threads": args.threads},
@@ -131,7 +139,7 @@ def main(argv=None):
             result = time_one(sim, setup_kw, args.n, args.k, args.t, plastic)
             result.update(simulator=name, device=device, synapses="stdp" if plastic else "static")
             rows.append(result)
-            print(f"{name:15s} {result['synapses']:7s} build {result['build_s']:8.2f} s  "
+            print(f"{name:21s} {result['synapses']:7s} build {result['build_s']:8.2f} s  "
                   f"run {result['s_per_bio_s']:8.2f} s per bio s  "
                   f"rate {result['exc_rate_hz']:6.2f} Hz  "
                   f"mean E->E weight {result['mean_ee_weight']:.4f}", flush=True)

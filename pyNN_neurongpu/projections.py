@@ -19,6 +19,7 @@ from pyNN.core import ezip
 from pyNN.space import Space
 
 from . import simulator
+from .engine.synapses import get_synapse_model
 from .standardmodels.synapses import StaticSynapse
 from .synapse_values import Connections, matrix_draws, values_at
 
@@ -202,7 +203,6 @@ class Projection(common.Projection):
     @staticmethod
     def _model_parameters(model, params):
         """The native parameters that engine synapse model `model` declares."""
-        from .engine.synapses import get_synapse_model
         declared = get_synapse_model(model).parameters
         return {name: value for name, value in params.items() if name in declared}
 
@@ -298,9 +298,10 @@ class Projection(common.Projection):
             return self._cached("pre" if name.startswith("pre") else "post").astype(float)
         if name in ("weight", "delay"):
             return self._cached(name)
-        if self._plastic and self._sg is not None:
-            if name in self._sg.params or name in self._sg.state:
-                return self._listed(self._sg.get(name))
+        if self._plastic:
+            model = get_synapse_model(self.synapse_type.engine_model)
+            if name in model.parameters or name in model.state:
+                return np.zeros(0) if self._sg is None else self._listed(self._sg.get(name))
             if name == "dendritic_delay_fraction":
                 return np.full(len(self), float(self.synapse_type.dendritic_delay_fraction))
         raise errors.NonExistentParameterError(name, self.synapse_type.__class__.__name__,

@@ -151,3 +151,12 @@ def test_simple_stochastic_synapse_seeded_draws_repeat(sim):
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
     assert not np.array_equal(a[:, 0], a[:, 1])  # each synapse draws its own
+
+
+def test_empty_plastic_projection(sim):
+    p = sim.Population(3, sim.IF_curr_exp())
+    prj = sim.Projection(p, p, sim.FixedProbabilityConnector(0.0),
+                         sim.TsodyksMarkramSynapse(U=0.2))
+    assert len(prj) == 0
+    assert prj.get(["weight", "U", "u"], format="list") == []
+    sim.run(1.0)
