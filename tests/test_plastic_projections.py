@@ -160,3 +160,30 @@ def test_empty_plastic_projection(sim):
     assert len(prj) == 0
     assert prj.get(["weight", "U", "u"], format="list") == []
     sim.run(1.0)
+
+
+def test_stochastic_tsodyks_markram_release_statistics(sim):
+    """Regular spikes (interval 10 ms), no facilitation: per spike a depleted site
+    recovers with q = 1 - exp(-10/tau_rec) and a ready site releases with U, so the
+    stationary release probability is U (pi + (1 - pi) q), pi = (1 - U) q / (1 - (1 - U)(1 - q))."""
+    U, tau_rec, n_syn, n_spikes = 0.6, 20.0, 300, 100
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=np.arange(1.0, 10.0 * n_spikes,
+                                                                        10.0)))
+    cells = sim.Population(n_syn, sim.IF_curr_exp(tau_syn_E=0.5))
+    prj = sim.Projection(src, cells, sim.AllToAllConnector(),
+                         sim.StochasticTsodyksMarkramSynapse(weight=0.5, U=U, tau_rec=tau_rec,
+                                                             delay=0.1))
+    cells.record("isyn_exc")
+    sim.run(10.0 * n_spikes)
+    g = cells.get_data().segments[0].filter(name="isyn_exc")[0].magnitude
+    released = (g[1:] - g[:-1]) > 0.25
+    q = 1 - np.exp(-10.0 / tau_rec)
+    pi = (1 - U) * q / (1 - (1 - U) * (1 - q))
+    expected = U * (pi + (1 - pi) * q)
+    fraction = released[:, :].sum() / (n_syn * n_spikes)
+    assert abs(fraction - expected) < 0.02, (fraction, expected)
+    assert abs(fraction - U) > 0.1  # depletion shows
+    first = released[np.nonzero(released.any(axis=1))[0][0]]
+    assert abs(first.mean() - U) < 0.1  # the first spike finds every site recovered
+    np.testing.assert_array_equal(prj.get("u", format="list", with_address=False),
+                                  [U] * n_syn)

@@ -62,6 +62,9 @@ TsodyksMarkramSynapse = _engine_synapse_type(
     "\n    NEST tsodyks_synapse semantics; tau_psc is the target's tau_syn_E/I.\n")
 SimpleStochasticSynapse = _engine_synapse_type(
     synapses.SimpleStochasticSynapse, "simple_stochastic")
+StochasticTsodyksMarkramSynapse = _engine_synapse_type(
+    synapses.StochasticTsodyksMarkramSynapse, "stochastic_tsodyks_markram",
+    "\n    Semantics of PyNN's NEST extension stochastic_stp_synapse.\n")
 
 
 # -- STDP -----------------------------------------------------------------------------------

@@ -6,11 +6,12 @@ construction.py. The models here run in their own synapse groups (plasticity.py)
 
 from .base import SpikeContext, SynapseModel
 from .stdp import STDP, VogelsSprekeler
-from .stochastic import SimpleStochastic
+from .stochastic import SimpleStochastic, StochasticTsodyksMarkram
 from .tsodyks_markram import TsodyksMarkram
 
 SYNAPSE_MODELS: dict[str, SynapseModel] = {
-    cls.name: cls() for cls in (TsodyksMarkram, STDP, VogelsSprekeler, SimpleStochastic)}
+    cls.name: cls() for cls in (TsodyksMarkram, STDP, VogelsSprekeler, SimpleStochastic,
+                                StochasticTsodyksMarkram)}
 
 
 def get_synapse_model(name: str) -> SynapseModel:
