@@ -153,3 +153,29 @@ def test_stdp_many_post_spikes_between_pre_spikes(sim, nest_sim):
                           a_minus=0.001)
     assert np.all(np.abs(theirs - 0.5) > 1e-3)
     np.testing.assert_allclose(ours, theirs, rtol=1e-9)
+
+
+def readback_during_run(sim, backend_kw):
+    """STDP weight read after each presynaptic spike, the run split at those times."""
+    sim.setup(timestep=0.1, min_delay=0.1, **backend_kw)
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0, 60.0, 110.0, 118.0]))
+    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=[16.0, 55.0, 66.0, 114.0]))
+    cell = sim.Population(1, sim.IF_curr_exp(tau_refrac=1.0, tau_syn_E=0.2))
+    sim.Projection(driver, cell, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=100.0, delay=0.1))
+    stdp = sim.STDPMechanism(sim.SpikePairRule(tau_plus=16.0, tau_minus=30.0, A_plus=0.05,
+                                               A_minus=0.03),
+                             sim.MultiplicativeWeightDependence(w_max=1.0), weight=0.5, delay=2.0)
+    prj = sim.Projection(pre, cell, sim.AllToAllConnector(), stdp)
+    weights = []
+    for t in (12.0, 64.0, 112.0, 116.0, 130.0):
+        sim.run_until(t)
+        weights.append(prj.get("weight", format="list", with_address=False)[0])
+    return np.array(weights)
+
+
+def test_stdp_readback_between_runs_matches_nest(sim, nest_sim):
+    ours = readback_during_run(sim, {"backend": sim.test_backend})
+    theirs = readback_during_run(nest_sim, ON_GRID)
+    assert np.unique(theirs).size >= 3
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
