@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from .synapses.post_history import EPS
 
 FLAG = "PYNN_NEURONGPU_PLASTIC_KERNELS"
 
@@ -105,22 +104,11 @@ class PlasticLaunch:
         self.hist_capacity = h.capacity
 
     def begin_chunk(self, start: int, n_steps: int) -> bool:
-        """Make the history hold what synapses can read plus a spike per step of the
-        chunk; True if its arrays were reallocated (the graph must be captured anew)."""
-        h = self.history
-        if self.empty or h is None:
+        """Make the history hold a chunk's spikes without losing what synapses can read;
+        True if its arrays were reallocated (the graph must be captured anew)."""
+        if self.empty or self.history is None:
             return False
-        xp = self.pg.backend.xp
-        slots = xp.arange(h.n)
-        t_now = start * int(self.tics) / 1000.0
-        floor = t_now - self.pg.max_delay * self.pg._dt
-        bound = xp.minimum(self.pg._exact_need(slots), floor)
-        times = h.window(slots)[0]
-        needed = xp.sum(times >= (bound - EPS)[:, None], axis=1) + 1
-        required = int(needed.max()) + n_steps if h.n else 0
-        while h.capacity < required:
-            h._grow()
-        if h.capacity != self.hist_capacity:
+        if self.pg.reserve_history(start, n_steps):
             self._history_args()
             return True
         return False

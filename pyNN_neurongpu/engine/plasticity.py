@@ -16,7 +16,7 @@ import numpy as np
 from .delivery import expand_ranges
 from .synapses import SpikeContext, get_synapse_model
 from .synapses.base import at
-from .synapses.post_history import DEFAULT_CAPACITY, PostHistory
+from .synapses.post_history import DEFAULT_CAPACITY, EPS, PostHistory
 
 
 class PlasticGroup:
@@ -216,6 +216,25 @@ class PlasticGroup:
             import cupyx
             cupyx.scatter_min(out, rows, values)
         return out
+
+    def reserve_history(self, first_step: int, n_steps: int) -> bool:
+        """Grow the post-synaptic history so that `n_steps` steps from `first_step` can
+        run without making room (the GPU kernels cannot): room for every entry a synapse
+        may still read, one before them, and one spike per step. True if it grew."""
+        h = self.post_history
+        if h is None or h.n == 0:
+            return False
+        xp = self.backend.xp
+        slots = xp.arange(h.n)
+        floor = first_step * self._dt - self.max_delay * self._dt
+        bound = xp.minimum(self._exact_need(slots), floor)
+        times = h.window(slots)[0]
+        required = int((xp.sum(times >= (bound - EPS)[:, None], axis=1) + 1).max()) + n_steps
+        grown = False
+        while h.capacity < required:
+            h.grow()
+            grown = True
+        return grown
 
     @property
     def max_delay(self) -> int:

@@ -101,9 +101,9 @@ class PostHistory:
         slots = fired[blocked]
         self.need[slots] = exact_need(slots)
         if bool(xp.any(self._blocked(slots, floor))):
-            self._grow()
+            self.grow()
 
-    def _grow(self):
+    def grow(self):
         """Double the capacity, keeping every entry."""
         xp = self.backend.xp
         old = self.capacity
