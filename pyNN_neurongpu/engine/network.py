@@ -242,6 +242,7 @@ class Network:
         self.synapse_groups: list[SynapseGroup] = []
         self.plastic_groups: list[PlasticGroup] = []
         self.stdp_history_capacity = 16  # initial post-synaptic spikes kept per neuron
+        self._n_plastic = 0  # plastic groups made so far (names their random streams)
         self.stimuli: list[CurrentStimulus] = []
         self.state_recorders: list[StateRecorder] = []
         self._tables = None
@@ -310,7 +311,7 @@ class Network:
                 spec_params.setdefault(name, value)
             sg = PlasticGroup(self.backend, model, pre, post, weight, delay, receptor,
                               spec_params, initial or {}, label)
-            self._n_plastic = getattr(self, "_n_plastic", 0) + 1
+            self._n_plastic += 1
             sg.stream = f"synapses:{self._n_plastic}"  # creation order, not labels
             self.plastic_groups.append(sg)
         else:
@@ -357,9 +358,8 @@ class Network:
             more = self.connect(pre, post, weight, delay_steps, sg.receptor,
                                 model=sg.model.name, params=params, initial=initial)
             self.plastic_groups.remove(more)
-            sg.extend(more.pre, more.post, more.weight, more.delay,
-                      {k: v for k, v in more.params.items()},
-                      {k: v for k, v in more.initial.items()})
+            sg.extend(more.pre, more.post, more.weight, more.delay, dict(more.params),
+                      dict(more.initial))
             self._tables = None
             return
         more = self.connect(pre, post, weight, delay_steps, sg.receptor)
@@ -492,7 +492,7 @@ class Network:
             for pg in self.plastic_groups:
                 pg.check_history()
             return
-        self._run_reference(n_steps)
+        self._run_reference(groups, n_steps)
         for g in groups:
             g.spike_recorder.flush()
         for rec in self.state_recorders:
@@ -500,8 +500,7 @@ class Network:
         for pg in self.plastic_groups:
             pg.check_history()
 
-    def _run_reference(self, n_steps: int):
-        groups = [g for g in self.groups.values() if g.size]
+    def _run_reference(self, groups, n_steps: int):
         end = self.step + n_steps
         width = sum(s.n_targets for s in self.stimuli if s.per_target)
         max_block = max(1, min(RUN_BLOCK, STIM_BLOCK_VALUES // max(width, 1)))

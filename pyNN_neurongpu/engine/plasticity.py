@@ -15,7 +15,6 @@ import numpy as np
 
 from .delivery import expand_ranges
 from .synapses import SpikeContext, get_synapse_model
-from .synapses.base import at
 from .synapses.post_history import DEFAULT_CAPACITY, EPS, PostHistory
 
 
@@ -50,10 +49,11 @@ class PlasticGroup:
         self._check_params(self.params)
         self._check_state(self.initial)
         self.state = {}
-        self.restart()
         self.post_history = None
         self.post_slot = None
         self._index = None
+        self._max_delay = int(delay.max()) if self.size else 1
+        self.restart()
         self.stream = "synapses"  # name of its random stream (the network makes it unique)
 
     @property
@@ -93,7 +93,7 @@ class PlasticGroup:
             self.state[name] = xp.broadcast_to(value, (n,)).astype(np.float64)
         for name, var in self.model.internal.items():
             self.state[name] = xp.full(n, var.default, dtype=np.float64)
-        if getattr(self, "post_history", None) is not None:
+        if self.post_history is not None:
             self.post_history.clear()
 
     def set_params(self, index, updates: dict):
@@ -180,6 +180,7 @@ class PlasticGroup:
                  for f in families}
         self._index = (order, offsets, family, families, local, ports)
         self._dt = network.dt
+        self._max_delay = int(self.delay.max()) if self.size else 1
         if self.model.needs_post_history and self.post_history is None:
             posts = xp.unique(self.post)
             self.post_slot = xp.searchsorted(posts, self.post)
@@ -238,7 +239,8 @@ class PlasticGroup:
 
     @property
     def max_delay(self) -> int:
-        return int(self.delay.max()) if self.size else 1
+        """The longest delay in steps (as of the last finalisation)."""
+        return self._max_delay
 
     # -- one step ----------------------------------------------------------------------------
     def deliver(self, network, step: int, sources, mult, spike_counts):
@@ -289,4 +291,4 @@ class PlasticGroup:
                 "spike that a weight update needed (an internal error: please report it)")
 
 
-__all__ = ["PlasticGroup", "at"]
+__all__ = ["PlasticGroup"]
