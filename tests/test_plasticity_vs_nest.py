@@ -179,3 +179,31 @@ def test_stdp_readback_between_runs_matches_nest(sim, nest_sim):
     theirs = readback_during_run(nest_sim, ON_GRID)
     assert np.unique(theirs).size >= 3
     np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def vogels_weight(sim, backend_kw, native):
+    sim.setup(timestep=0.1, min_delay=0.1, **backend_kw)
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0, 14.0, 40.0, 60.0, 61.0,
+                                                              90.0]))
+    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=[12.0, 20.0, 58.0, 70.0]))
+    cell = sim.Population(1, sim.IF_curr_exp(tau_refrac=1.0, tau_syn_E=0.2))
+    sim.Projection(driver, cell, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=100.0, delay=0.1))
+    if native:  # NEST units (pA); alpha = 2 rho tau / 1000
+        syn = sim.native_synapse_type("vogels_sprekeler_synapse")(
+            weight=500.0, delay=1.0, tau=20.0, eta=10.0, alpha=0.12, Wmax=1000.0)
+    else:
+        syn = sim.STDPMechanism(sim.Vogels2011Rule(tau=20.0, eta=0.01, rho=3.0),
+                                sim.AdditiveWeightDependence(w_max=1.0), weight=0.5, delay=1.0)
+    prj = sim.Projection(pre, cell, sim.AllToAllConnector(), syn)
+    sim.run(100.0)
+    return prj.get("weight", format="list", with_address=False)[0]
+
+
+def test_vogels2011_rule_matches_nest_vogels_sprekeler_synapse(sim, nest_sim):
+    """pyNN.nest has no Vogels2011Rule: compare with NEST's model used natively (its
+    post-synaptic trace uses the neuron's tau_minus, 20 ms by default, equal to tau)."""
+    ours = vogels_weight(sim, {"backend": sim.test_backend}, native=False)
+    theirs = vogels_weight(nest_sim, ON_GRID, native=True)
+    assert abs(theirs - 0.5) > 0.01
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
