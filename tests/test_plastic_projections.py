@@ -187,3 +187,12 @@ def test_stochastic_tsodyks_markram_release_statistics(sim):
     assert abs(first.mean() - U) < 0.1  # the first spike finds every site recovered
     np.testing.assert_array_equal(prj.get("u", format="list", with_address=False),
                                   [U] * n_syn)
+
+
+def test_stdp_weights_must_not_be_negative(sim):
+    """Current-based inhibitory STDP (negative weights) is refused, as NEST refuses it."""
+    p = sim.Population(2, sim.IF_curr_exp())
+    stdp = sim.STDPMechanism(sim.SpikePairRule(), sim.AdditiveWeightDependence(), weight=-0.1)
+    with pytest.raises(errors.ConnectionError, match="must not be negative"):
+        sim.Projection(p, p, sim.AllToAllConnector(), stdp, receptor_type="inhibitory")
+    assert sim.simulator.state.network.plastic_groups == []

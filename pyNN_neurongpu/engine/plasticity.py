@@ -48,6 +48,7 @@ class PlasticGroup:
                         for name, var in self.model.state.items()}
         self._check_params(self.params)
         self._check_state(self.initial)
+        self.model.check_weights(weight)
         self.state = {}
         self.post_history = None
         self.post_slot = None

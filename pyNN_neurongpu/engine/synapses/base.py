@@ -76,6 +76,9 @@ class SynapseModel:
     def check_state(self, state: dict) -> None:
         """Raise ValueError for state values (host arrays) the model cannot use."""
 
+    def check_weights(self, weight) -> None:
+        """Raise ValueError for weights (a device array) the model cannot use."""
+
     def implicit_parameters(self, network, post, receptor: str) -> dict:
         """Values of parameters a script does not set but the network implies
         (e.g. the post-synaptic time constant); `post` are global indices."""

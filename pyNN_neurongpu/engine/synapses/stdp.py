@@ -71,6 +71,12 @@ def _pair_updates(ctx: SpikeContext, tau_plus, tau_minus, potentiate, depress_at
     return w
 
 
+def _non_negative(weight):
+    if weight.shape[0] and float(weight.min()) < 0:
+        raise ValueError("STDP weights must not be negative (as in NEST, where weight and "
+                         "w_max must have the same sign)")
+
+
 _TRACES = {
     "Kplus": Var(0.0, "", "presynaptic trace"),
     "t_last": Var(0.0, "ms", "time of the last presynaptic spike"),
@@ -96,6 +102,9 @@ class STDP(SynapseModel):
     learns_weight = True
     needs_post_history = True
     trace_time_constant = "tau_minus"
+
+    def check_weights(self, weight):
+        _non_negative(weight)
 
     def check(self, p):
         require(p["tau_plus"] > 0, "tau_plus must be positive")
@@ -138,6 +147,9 @@ class VogelsSprekeler(SynapseModel):
     learns_weight = True
     needs_post_history = True
     trace_time_constant = "tau"
+
+    def check_weights(self, weight):
+        _non_negative(weight)
 
     def check(self, p):
         require(p["tau"] > 0, "tau must be positive")
