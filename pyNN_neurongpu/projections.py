@@ -19,6 +19,7 @@ from pyNN.core import ezip
 from pyNN.space import Space
 
 from . import simulator
+from .engine.synapses import get_synapse_model
 from .random import resolve_connector_rng
 from .standardmodels.synapses import StaticSynapse
 from .synapse_values import Connections, matrix_draws, values_at
@@ -184,15 +185,32 @@ class Projection(common.Projection):
         else:
             pre_g = xp.asarray(self._pre_gids)[pre_index]
             post_g = xp.asarray(self._post_gids)[post_index]
+        model = getattr(self.synapse_type, "engine_model", None)
+        extra = {}
+        if model is not None:
+            extra = {"params": self._model_parameters(model, params),
+                     "initial": dict(self.synapse_type.default_initial_values)}
         try:
             if self._sg is None:
                 self._sg = self._network.connect(pre_g, post_g, weight, steps,
-                                                 self.receptor_type, label=self.label or "")
+                                                 self.receptor_type, label=self.label or "",
+                                                 model=model, **extra)
             else:
-                self._network.extend_synapses(self._sg, pre_g, post_g, weight, steps)
+                self._network.extend_synapses(self._sg, pre_g, post_g, weight, steps,
+                                              **extra)
         except (KeyError, ValueError) as err:
             raise errors.ConnectionError(str(err)) from None
         self._forget_caches()
+
+    @staticmethod
+    def _model_parameters(model, params):
+        """The native parameters that engine synapse model `model` declares."""
+        declared = get_synapse_model(model).parameters
+        return {name: value for name, value in params.items() if name in declared}
+
+    @property
+    def _plastic(self) -> bool:
+        return getattr(self.synapse_type, "engine_model", None) is not None
 
     def _check_weights(self, weight):
         mod = _array_module(weight, self._network.backend)
@@ -268,6 +286,8 @@ class Projection(common.Projection):
                 values = np.zeros(0)
             elif key == "weight":
                 values = self._network.backend.to_host(self._sg.weight).astype(float)
+                if self._plastic and self._sg.model.learns_weight:
+                    return self._listed(values)  # changes as the network runs
             else:
                 steps = self._network.backend.to_host(self._sg.delay).astype(np.int64)
                 values = steps * simulator.state.dt
@@ -280,6 +300,12 @@ class Projection(common.Projection):
             return self._cached("pre" if name.startswith("pre") else "post").astype(float)
         if name in ("weight", "delay"):
             return self._cached(name)
+        if self._plastic:
+            model = get_synapse_model(self.synapse_type.engine_model)
+            if name in model.parameters or name in model.state:
+                return np.zeros(0) if self._sg is None else self._listed(self._sg.get(name))
+            if name == "dendritic_delay_fraction":
+                return np.full(len(self), float(self.synapse_type.dendritic_delay_fraction))
         raise errors.NonExistentParameterError(name, self.synapse_type.__class__.__name__,
                                                self.synapse_type.get_parameter_names())
 
@@ -338,6 +364,9 @@ class Projection(common.Projection):
         """Write native attribute `name` at storage positions (None: all connections)."""
         backend = self._network.backend
         target = {"weight": "weight", "delay": "delay"}.get(name)
+        if target is None and self._plastic and self._sg is not None:
+            self._write_model_value(name, storage_index, values)
+            return
         if target is None or self._sg is None:
             if target is None:
                 raise errors.NonExistentParameterError(
@@ -359,6 +388,24 @@ class Projection(common.Projection):
             array[backend.asarray(storage_index)] = new
         self._listed_cache.pop(name, None)
         self._network.synapses_changed()
+
+    def _write_model_value(self, name, storage_index, values):
+        """Write a parameter or state variable of the engine synapse model."""
+        sg = self._sg
+        try:
+            if name in sg.params:
+                sg.set_params(storage_index, {name: values})
+            elif name in sg.state and name in sg.initial:
+                sg.set_state(name, storage_index, values)
+            elif name == "dendritic_delay_fraction":
+                if not bool(np.all(np.asarray(values) == 1)):
+                    raise ValueError("dendritic_delay_fraction must be 1")
+            else:
+                raise errors.NonExistentParameterError(
+                    name, self.synapse_type.__class__.__name__,
+                    self.synapse_type.get_parameter_names())
+        except ValueError as err:
+            raise errors.InvalidParameterValueError(str(err)) from None
 
     def _set_native(self, name, index, values):
         """Write native attribute `name` of listed connections `index` (host arrays)."""
@@ -402,8 +449,29 @@ class Projection(common.Projection):
             self._write(name, None, values)
 
     def _set_initial_value_array(self, variable, value):
-        raise errors.NonExistentParameterError(variable, self.synapse_type.__class__.__name__,
-                                               [])
+        """Initial value of a synapse state variable: one number, or one value per
+        connection in listing order (reset() restores it)."""
+        sg = self._sg
+        if not self._plastic or (sg is not None and variable not in sg.initial) or (
+                sg is None and variable not in self.synapse_type.default_initial_values):
+            raise errors.NonExistentParameterError(
+                variable, self.synapse_type.__class__.__name__,
+                list(getattr(self.synapse_type, "default_initial_values", {})))
+        if sg is None or len(self) == 0:
+            return
+        if not isinstance(value.base_value, np.ndarray):
+            value.shape = (len(self),)  # PyNN passes the bound method self.size
+        values = value.evaluate(simplify=True)
+        if np.ndim(values) == 0:
+            storage, values = None, float(values)
+        else:
+            order = self._listing()
+            storage = np.arange(len(self)) if order is None else order
+            values = np.asarray(values, dtype=float)
+        try:
+            sg.set_state(variable, storage, values)
+        except ValueError as err:
+            raise errors.InvalidParameterValueError(str(err)) from None
 
 
 __all__ = ["Connection", "Projection", "ezip", "gids_of"]

@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from . import kernels
+from . import gpu_plastic, kernels
 
 CHUNK_STEPS = 100
 PROPAGATE_BLOCKS_PER_SM = int(os.environ.get("PYNN_NEURONGPU_PROPAGATE_BLOCKS_PER_SM", 4))
@@ -260,14 +260,16 @@ class GpuStep:
             fam = self.by_group[gi]
             self.tables.append((table, fam))
         self.blocks_done = xp.zeros(1, dtype=np.uint32)
+        self.plastic = [gpu_plastic.PlasticLaunch(self, pg) for pg in network.plastic_groups]
         self.n_absorbed = 0
-        if FUSE_POISSON:
+        if FUSE_POISSON and not self.plastic:  # plastic groups need every source's spikes
             self._absorb_poisson_sources()
         self._prepare_fused_update()
         # the persistent kernel covers fragment families, state sampling and propagation;
-        # spike-array schedules and injected currents take the graph-replayed launches
+        # spike-array schedules, injected currents and plastic synapses take the
+        # graph-replayed launches
         self.persistent = bool(PERSISTENT and self.fused and not self.scheduled
-                               and not network.stimuli)
+                               and not network.stimuli and not self.plastic)
         if self.persistent:
             self._prepare_persistent()
 
@@ -417,6 +419,8 @@ class GpuStep:
         xp = self.backend.xp
         max_degree = DIRECT_MAX_DEGREE if kernels.env_flag("PYNN_NEURONGPU_DIRECT", True) \
             else 0
+        if self.net.plastic_groups:
+            max_degree = 0  # plastic kernels read every spike from the spike list
         spikes = (self.spk_gid.data.ptr, self.spk_mult.data.ptr, self.spk_count.data.ptr)
         if len(self.tables) == 1 and max_degree:
             table, fam = self.tables[0]
@@ -431,7 +435,10 @@ class GpuStep:
 
     @staticmethod
     def supports(network) -> bool:
-        """True if every family of the network has a GPU kernel."""
+        """True if every family of the network has a GPU kernel, and its plastic groups
+        too (see gpu_plastic; else they run in the array-code step)."""
+        if not gpu_plastic.supported(network):
+            return False
         for g in network.groups.values():
             if g.size == 0:
                 continue
@@ -471,6 +478,8 @@ class GpuStep:
                      np.float64(runner.dt), np.uint64(runner.seed), runner.step_args))
             out.append(("update:" + ",".join(f.group.model.name for f in self.fused), update))
         out += [(f"sample:{s.rec.variable}", s.launch) for s in self.samplers]
+        # plastic groups read this step's spike list before a propagation ends the step
+        out += [(f"plastic:{pl.model}", pl.launch) for pl in self.plastic]
         for k, (table, fam) in enumerate(self.tables):
             # the last propagation also ends the step
             last = FUSE_END_STEP and k == len(self.tables) - 1
@@ -560,6 +569,8 @@ class GpuStep:
             realloc |= stim.set_block(self, blocks.get(gi, []))
         for sampler in self.samplers:
             sampler.begin_chunk(start)
+        for pl in self.plastic:
+            realloc |= pl.begin_chunk(start, k)
         self.cupy.cuda.get_current_stream().synchronize()
         return realloc
 

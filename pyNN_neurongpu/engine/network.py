@@ -26,8 +26,10 @@ from .backend import Backend
 from .construction import SynapseGroup, build_incoming
 from .kernels import env_flag
 from .models import MODELS, StepContext, get_model
+from .plasticity import PlasticGroup
 from .recording import SpikeRecorder, StateRecorder
 from .stimuli import CurrentStimulus
+from .synapses import get_synapse_model
 
 logger = logging.getLogger("pyNN_neurongpu")
 
@@ -238,6 +240,9 @@ class Network:
         self._gid_group = np.zeros(0, dtype=np.int32)
         self._gid_local = np.zeros(0, dtype=np.int64)
         self.synapse_groups: list[SynapseGroup] = []
+        self.plastic_groups: list[PlasticGroup] = []
+        self.stdp_history_capacity = 16  # initial post-synaptic spikes kept per neuron
+        self._n_plastic = 0  # plastic groups made so far (names their random streams)
         self.stimuli: list[CurrentStimulus] = []
         self.state_recorders: list[StateRecorder] = []
         self._tables = None
@@ -280,8 +285,15 @@ class Network:
         return self._gid_group[gids], self._gid_local[gids]
 
     def connect(self, pre, post, weight, delay_steps, receptor: str,
-                label: str = "") -> SynapseGroup:
-        """Add synapses from global indices `pre` to `post` on receptor port `receptor`."""
+                label: str = "", model: str | None = None, params: dict | None = None,
+                initial: dict | None = None):
+        """Add synapses from global indices `pre` to `post` on receptor port `receptor`.
+
+        Without `model` they are static (a :class:`SynapseGroup`); with the name
+        of a synapse model (engine/synapses) they form a :class:`PlasticGroup`
+        with that model's parameters `params` and initial state `initial`
+        (numbers, or one value per synapse).
+        """
         xp = self.backend.xp
         memory.check_new_synapses(self, len(pre), indices_allocated=all(
             isinstance(a, xp.ndarray) and a.dtype == np.int32 for a in (pre, post)))
@@ -302,10 +314,45 @@ class Network:
             del family
         for g in targets:
             self._group_by_index(g).model.port_index(receptor)
-        sg = SynapseGroup(pre, post, weight, delay, receptor, label)
-        self.synapse_groups.append(sg)
+        if model is not None:
+            spec_params = dict(params or {})
+            implicit = get_synapse_model(model).implicit_parameters(self, post, receptor)
+            for name, value in implicit.items():
+                spec_params.setdefault(name, value)
+            sg = PlasticGroup(self.backend, model, pre, post, weight, delay, receptor,
+                              spec_params, initial or {}, label)
+            self._n_plastic += 1
+            sg.stream = f"synapses:{self._n_plastic}"  # creation order, not labels
+            self.plastic_groups.append(sg)
+        else:
+            sg = SynapseGroup(pre, post, weight, delay, receptor, label)
+            self.synapse_groups.append(sg)
         self._tables = None
         return sg
+
+    def neuron_parameter(self, gids, name: str, default: float):
+        """Device array of parameter `name` of the neurons `gids` (`default` for
+        neurons whose family lacks it); None if no family of them has it."""
+        xp = self.backend.xp
+        gids = xp.asarray(gids, dtype=np.int64)
+        out = xp.full(gids.shape[0], float(default), dtype=np.float64)
+        found = False
+        family = self._gid_group_device()[gids]
+        local = self._gid_local_device()[gids]
+        for g in self.groups.values():
+            if name not in g.params:
+                continue
+            sel = xp.nonzero(family == g.index)[0]
+            if sel.shape[0]:
+                out[sel] = g.params[name][local[sel]].astype(np.float64)
+                found = True
+        return out if found else None
+
+    def _gid_local_device(self):
+        cached = getattr(self, "_gid_local_dev", None)
+        if cached is None or cached.shape[0] != self.n_neurons:
+            cached = self._gid_local_dev = self.backend.asarray(self._gid_local)
+        return cached
 
     def _gid_group_device(self):
         cached = getattr(self, "_gid_group_dev", None)
@@ -313,9 +360,18 @@ class Network:
             cached = self._gid_group_dev = self.backend.asarray(self._gid_group)
         return cached
 
-    def extend_synapses(self, sg: SynapseGroup, pre, post, weight, delay_steps):
-        """Append synapses to an existing group (same receptor)."""
+    def extend_synapses(self, sg, pre, post, weight, delay_steps, params: dict | None = None,
+                        initial: dict | None = None):
+        """Append synapses to an existing group (same receptor and model)."""
         xp = self.backend.xp
+        if isinstance(sg, PlasticGroup):
+            more = self.connect(pre, post, weight, delay_steps, sg.receptor,
+                                model=sg.model.name, params=params, initial=initial)
+            self.plastic_groups.remove(more)
+            sg.extend(more.pre, more.post, more.weight, more.delay, dict(more.params),
+                      dict(more.initial))
+            self._tables = None
+            return
         more = self.connect(pre, post, weight, delay_steps, sg.receptor)
         self.synapse_groups.remove(more)
         sg.pre = xp.concatenate([sg.pre, more.pre])
@@ -324,8 +380,11 @@ class Network:
         sg.delay = xp.concatenate([sg.delay, more.delay])
         self._tables = None
 
-    def remove_synapses(self, sg: SynapseGroup):
-        self.synapse_groups.remove(sg)
+    def remove_synapses(self, sg):
+        if isinstance(sg, PlasticGroup):
+            self.plastic_groups.remove(sg)
+        else:
+            self.synapse_groups.remove(sg)
         self._tables = None
 
     def synapses_changed(self):
@@ -378,6 +437,9 @@ class Network:
             if table is not None:
                 tables[g.index] = table
                 max_delay = max(max_delay, table.max_delay)
+        for pg in self.plastic_groups:
+            pg.finalise(self)
+            max_delay = max(max_delay, pg.max_delay)
         self._tables = tables
         n_slots = max_delay + 1
         for g in self.groups.values():
@@ -440,9 +502,22 @@ class Network:
             g.log_emitted(self.step, self.step + n_steps)
         if self._gpu_step_possible():
             from .gpu_step import GpuStep
-            self.last_gpu_step = GpuStep(self, n_steps, use_graphs=self.use_graphs)
-            self.last_gpu_step.run()
+            runner = self.last_gpu_step = GpuStep(self, n_steps, use_graphs=self.use_graphs)
+            runner.run()
+            for launch in runner.plastic:
+                launch.end_run()
+            for pg in self.plastic_groups:
+                pg.check_history()
             return
+        self._run_reference(groups, n_steps)
+        for g in groups:
+            g.spike_recorder.flush()
+        for rec in self.state_recorders:
+            rec.flush()
+        for pg in self.plastic_groups:
+            pg.check_history()
+
+    def _run_reference(self, groups, n_steps: int):
         end = self.step + n_steps
         width = sum(s.n_targets for s in self.stimuli if s.per_target)
         max_block = max(1, min(RUN_BLOCK, STIM_BLOCK_VALUES // max(width, 1)))
@@ -455,10 +530,6 @@ class Network:
             stim = self._stimulus_block(self.step, block_len)
             for k in range(block_len):
                 self._advance(groups, stim, k)
-        for g in groups:
-            g.spike_recorder.flush()
-        for rec in self.state_recorders:
-            rec.flush()
 
     def _gpu_step_possible(self) -> bool:
         if not (self.backend.is_gpu and self.use_kernels):
@@ -487,7 +558,7 @@ class Network:
         for rec in self.state_recorders:
             if rec.due(self.step):
                 rec.sample(self.step)
-        if not self._tables:
+        if not self._tables and not self.plastic_groups:
             return
         sources, mult = [], []
         for g, counts in fired:
@@ -495,13 +566,25 @@ class Network:
             if local.shape[0]:
                 sources.append(g.gids_dev[local])
                 mult.append(counts[local])
-        if not sources:
-            return
-        sources = xp.concatenate(sources)
-        mult = xp.concatenate(mult)
-        for gi, table in self._tables.items():
-            g = self._group_by_index(gi)
-            delivery.propagate(self.backend, table, g.ring, step, sources, mult)
+        if sources:
+            sources = xp.concatenate(sources)
+            mult = xp.concatenate(mult)
+            for gi, table in self._tables.items():
+                g = self._group_by_index(gi)
+                delivery.propagate(self.backend, table, g.ring, step, sources, mult)
+        else:
+            sources = mult = None
+        if self.plastic_groups:
+            self._deliver_plastic(step, fired, sources, mult)
+
+    def _deliver_plastic(self, step, fired, sources, mult):
+        spike_counts = None
+        if any(pg.post_history is not None for pg in self.plastic_groups):
+            spike_counts = self.backend.xp.zeros(self.n_neurons, dtype=np.int64)
+            for g, counts in fired:
+                spike_counts[g.gids_dev] = counts
+        for pg in self.plastic_groups:
+            pg.deliver(self, step, sources, mult, spike_counts)
 
     def reset(self):
         """Return to t = 0: clear pending input and recorders' progress.
@@ -522,6 +605,8 @@ class Network:
             rec.restart()
         for stim in self.stimuli:
             stim.reset()
+        for pg in self.plastic_groups:
+            pg.restart()
 
 
-__all__ = ["MODELS", "Network", "NeuronGroup", "Slice"]
+__all__ = ["MODELS", "Network", "NeuronGroup", "PlasticGroup", "Slice"]

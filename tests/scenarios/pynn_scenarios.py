@@ -42,7 +42,6 @@ PACKAGE = "pynn_system_scenarios"
 SIM_MODULE = "pyNN.neurongpu"
 
 _ISSUE4 = "issue #4: {} not implemented in pyNN.neurongpu"
-_ISSUE5 = "issue #5: {} not implemented in pyNN.neurongpu"
 
 # The one list of scenarios that need features still missing from the backend:
 # "<module>.<function>" -> reason. Strict: a scenario that starts passing fails,
@@ -54,25 +53,7 @@ KNOWN_MISSING = {
         _ISSUE4.format("composed PointNeuron (AdExp/LIF + PSRs)"),
     "test_recording.test_record_vm_and_gsyn_from_assembly":
         _ISSUE4.format("AdEx (EIF_cond_exp_isfa_ista)"),
-    "test_scenario4.test_scenario4":
-        _ISSUE4.format("AdEx (EIF_cond_exp_isfa_ista)") + "; "
-        + _ISSUE5.format("TsodyksMarkramSynapse"),
-    "test_scenario3.test_scenario3": _ISSUE5.format("STDPMechanism"),
-    "test_connection_handling.test_issue652": _ISSUE5.format("STDPMechanism"),
-    "test_connectors.test_all_to_all_tsodyksmarkram": _ISSUE5.format("TsodyksMarkramSynapse"),
-    "test_connectors.test_fixed_number_pre_with_replacement_heterogeneous_parameters":
-        _ISSUE5.format("TsodyksMarkramSynapse"),
-    "test_connectors.test_fixed_number_post_with_replacement_heterogeneous_parameters":
-        _ISSUE5.format("TsodyksMarkramSynapse"),
-    "test_parameter_handling.test_set_synaptic_parameters_fully_connected":
-        _ISSUE5.format("TsodyksMarkramSynapse"),
-    "test_parameter_handling.test_set_synaptic_parameters_partially_connected":
-        _ISSUE5.format("TsodyksMarkramSynapse"),
-    "test_parameter_handling.test_set_synaptic_parameters_multiply_connected":
-        _ISSUE5.format("TsodyksMarkramSynapse"),
-    "test_parameter_handling.test_issue505": _ISSUE5.format("TsodyksMarkramSynapse"),
-    "test_synapse_types.test_simple_stochastic_synapse":
-        _ISSUE5.format("SimpleStochasticSynapse"),
+    "test_scenario4.test_scenario4": _ISSUE4.format("AdEx (EIF_cond_exp_isfa_ista)"),
 }
 
 
