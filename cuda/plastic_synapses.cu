@@ -265,7 +265,7 @@ struct PairSTDP {
             }
         }
         const double ev = h.evicted[p];
-        if ((ev >= t1 + STDP_EPS && kp > 0.0) || (ev > -INFINITY && !found))
+        if ((ev >= t1 + STDP_EPS && kp > 0.0) || (!(isinf(ev) && ev < 0.0) && !found))
             atomicOr(h.overflow, 1);
         w = at_spike(j, w, k_minus);
         g.weight[j] = (real)w;

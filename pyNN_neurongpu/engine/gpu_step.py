@@ -548,10 +548,7 @@ class GpuStep:
                     self._run_persistent_chunk(k)
                 elif self.use_graphs and k == self.chunk:
                     if graph is None:
-                        stream.begin_capture()
-                        for _ in range(k):
-                            self._launch_step()
-                        graph = stream.end_capture()
+                        graph = self._capture(stream, k)
                     graph.launch(stream)
                 else:
                     for _ in range(k):
@@ -559,6 +556,25 @@ class GpuStep:
                 stream.synchronize()
                 net.step = start + k
                 self._end_chunk(start, k)
+
+    def _capture(self, stream, k: int):
+        """A graph of `k` steps. Kernels compile (and modules load) before the capture, and
+        a failure during it ends the capture, so the stream stays usable."""
+        modules = [("delivery.cu", "propagate")]
+        if self.scheduled:
+            modules.append(("spike_source_array.cu", "spike_source_array_update"))
+        if self.plastic:
+            modules.append(("plastic_synapses.cu", "stdp_propagate"))
+        for filename, name in modules:   # compiles and loads the whole module
+            self.static_kernel(filename, name)
+        stream.begin_capture()
+        try:
+            for _ in range(k):
+                self._launch_step()
+        except BaseException:
+            stream.end_capture()
+            raise
+        return stream.end_capture()
 
     def _begin_chunk(self, start, k) -> bool:
         """Prepare a chunk; True if buffers were reallocated (re-capture the graph)."""
