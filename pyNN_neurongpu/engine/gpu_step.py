@@ -285,7 +285,7 @@ class GpuStep:
             if not g.model.kernel:
                 return False
             try:
-                kernels.read_source(f"{g.model.name}.cu")
+                kernels.fragment_source(g.model)
             except FileNotFoundError:
                 return False
         return True
