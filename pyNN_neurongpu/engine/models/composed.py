@@ -197,7 +197,10 @@ class ComposedNeuron(NeuronModel):
                                           for p, k in ports},
             recordable=recordable, conductance_based=conductance_based,
             components=tuple(components), component_units=tuple(units),
-            kernel="composed", exact=exact)
+            kernel="composed", exact=exact,
+            # exp in the dynamics: the device's exp differs from NumPy's in the last bit
+            # now and then, which AdEx's step control and spike timing can amplify
+            libm_sensitive=membrane is ADEXP)
 
     # -- checks and derived quantities ----------------------------------------------
     def check(self, p):

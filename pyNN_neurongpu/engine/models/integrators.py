@@ -139,8 +139,9 @@ class RKF45:
             rmax = xp.maximum(xp.max(xp.abs(y_err) / tol, axis=0), tiny)
             # fmax: an error estimate that is not a number (a blown-up neuron in
             # float32) shrinks the step as far as allowed
-            r_dec = xp.fmax(_SAFETY / rmax ** (1.0 / _ORDER), 0.2)
-            r_inc = xp.minimum(xp.maximum(_SAFETY / rmax ** (1.0 / (_ORDER + 1.0)), 1.0), 5.0)
+            r_dec = xp.fmax(_SAFETY / xp.power(rmax, 1.0 / _ORDER), 0.2)
+            r_inc = xp.minimum(
+                xp.maximum(_SAFETY / xp.power(rmax, 1.0 / (_ORDER + 1.0)), 1.0), 5.0)
         decrease = ~(rmax <= 1.1)
         h_dec = r_dec * h0
         h_next = xp.where(decrease, h_dec, xp.where(rmax < 0.5, r_inc * h0, h0))
