@@ -138,3 +138,18 @@ def test_blow_up_in_float32_spikes_and_resets_never_nan(family):
     steps, ids, counts = n.group.spike_recorder.events()
     assert set(ids.tolist()) == {0, 1}
     assert np.all(recs["v"].data()[1] <= 0.0)   # after each step: at or below v_spike
+
+
+def test_eif_parameters_and_state_map_to_its_receptors(sim):
+    cells = sim.Population(2, sim.EIF_cond_exp_isfa_ista(tau_syn_E=3.0))
+    cells.set(e_rev_I=-75.0)
+    assert cells.get(["tau_syn_E", "e_rev_I", "tau_syn_I"]) == [3.0, -75.0, 5.0]
+    assert float(cells._group.params["excitatory.tau_syn"][0]) == 3.0
+    cells.initialize(gsyn_exc=0.01)
+    cells.record("gsyn_exc")
+    sim.run(1.0)
+    gsyn = cells.get_data().segments[0].filter(name="gsyn_exc")[0].magnitude[:, 0]
+    assert gsyn[0] == pytest.approx(0.01) and gsyn[-1] == pytest.approx(0.01 * np.exp(-1 / 3))
+    population = sim.Population(1, ampa_gaba(sim))
+    population.set(**{"AMPA.tau_syn": 3.0}, tau_m=12.0)
+    assert population.get("AMPA.tau_syn") == 3.0 and population.get("tau_m") == 12.0

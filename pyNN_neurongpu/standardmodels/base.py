@@ -7,6 +7,7 @@ so a mismatch fails at import rather than as a wrong simulation.
 
 from __future__ import annotations
 
+from pyNN.parameters import ParameterSpace
 from pyNN.standardmodels import build_translations
 
 from ..engine.models import get_model
@@ -16,6 +17,15 @@ def engine_state_name(celltype, variable: str) -> str:
     """The engine's name of a cell type's state variable (PyNN's name unless the cell
     type renames it, e.g. EIF_cond_exp_isfa_ista's gsyn_exc -> excitatory.gsyn)."""
     return getattr(celltype, "engine_names", {}).get(variable, variable)
+
+
+def _reverse_translate(self, native_parameters):
+    """Engine -> PyNN names; all translations are renames (engine names may contain dots,
+    which PyNN's generic version would evaluate as expressions)."""
+    values = {name: native_parameters[d["translated_name"]]
+              for name, d in self.translations.items()
+              if d["translated_name"] in native_parameters.keys()}
+    return ParameterSpace(values, schema=self.get_schema(), shape=native_parameters.shape)
 
 
 def engine_cell_type(pynn_class, engine_model: str, names=None, **attributes):
@@ -49,6 +59,7 @@ def engine_cell_type(pynn_class, engine_model: str, names=None, **attributes):
         "translations": build_translations(*[(name, names.get(name, name))
                                              for name in pynn_class.default_parameters]),
         "engine_names": names,
+        "reverse_translate": _reverse_translate,
         "recordable": [pynn for pynn in (pynn_names.get(r, r) for r in model.recordable)
                        if pynn == "spikes" or pynn in pynn_class.default_initial_values
                        or pynn in pynn_class.recordable],
