@@ -11,7 +11,7 @@ from pyNN.recording import get_io
 from . import simulator
 from .engine.models.composed import DEFAULT_TOLERANCE
 
-BACKEND_OPTIONS = ("backend", "precision", "rng_seed")
+BACKEND_OPTIONS = ("backend", "precision", "rng_seed", "integration_tolerance")
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
