@@ -32,7 +32,7 @@ reaches v_spike, spikes and is reset instead of turning into NaN.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -74,7 +74,6 @@ class ReceptorKind:
     units: tuple = ()
     conductance: bool = True
     input_to: str = "gsyn"     # the state variable a spike increments
-    extra: dict = field(default_factory=dict)
 
 
 ADEXP = MembraneKind(
@@ -160,6 +159,8 @@ class ComposedNeuron(NeuronModel):
     components: tuple = ()     # ODE state names (full names)
     component_units: tuple = ()
     conductance_based = True
+    exact = False              # LIF with current receptors: exact integration
+    libm_sensitive = False     # see declare()
 
     @classmethod
     def declare(cls, membrane: MembraneKind, ports) -> dict:
