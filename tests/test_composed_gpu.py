@@ -27,8 +27,11 @@ COMPOSITIONS = {
 def assert_close_runs(cpu, gpu, strict):
     """strict: identical spikes, traces to 1e-9 mV. Otherwise (AdEx: the device's exp may
     differ from NumPy's in the last bit, and a spike that reaches v_spike at the very end
-    of a step can move by a step): the same spike counts within one per neuron, at least
-    95% of spikes in the same step, 99% of the samples within 1e-6 mV."""
+    of a step can move by a step; a flipped step-size decision changes V by about the
+    integration tolerance): the same spike counts within one per neuron, at least 95% of
+    spikes in the same step, 99% of the samples within 1e-3 mV. (With NumPy's exp
+    perturbed by one ulp in 5% of the calls, the CPU runs of these families keep every
+    spike in its step and V within 0.03 mV, 99% within 4e-4 mV.)"""
     (c_steps, c_ids, c_counts), c_v = cpu
     (g_steps, g_ids, g_counts), g_v = gpu
     assert c_steps.size > 0
@@ -44,7 +47,7 @@ def assert_close_runs(cpu, gpu, strict):
     assert np.abs(per_neuron).max() <= 1
     same = np.intersect1d(c_steps * n + c_ids, g_steps * n + g_ids).size
     assert same >= 0.95 * c_steps.size
-    assert np.quantile(np.abs(c_v - g_v), 0.99) < 1e-6
+    assert np.quantile(np.abs(c_v - g_v), 0.99) < 1e-3
 
 
 @pytest.mark.parametrize("case", sorted(COMPOSITIONS))
