@@ -36,6 +36,7 @@ from .procedural_api import connect, create, record, record_gsyn, record_v, set 
 from .projections import Projection  # noqa: F401
 from .random import NativeRNG  # noqa: F401
 from .standardmodels.cells import *  # noqa: F401,F403
+from .standardmodels.composed import *  # noqa: F401,F403
 from .standardmodels.electrodes import *  # noqa: F401,F403
 from .standardmodels.synapses import *  # noqa: F401,F403
 

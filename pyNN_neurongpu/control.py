@@ -9,8 +9,9 @@ from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TI
 from pyNN.recording import get_io
 
 from . import simulator
+from .engine.models.composed import DEFAULT_TOLERANCE
 
-BACKEND_OPTIONS = ("backend", "precision", "rng_seed")
+BACKEND_OPTIONS = ("backend", "precision", "rng_seed", "integration_tolerance")
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
@@ -24,6 +25,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         default from the environment variable PYNN_NEURONGPU_BACKEND.
     `precision`: 'float64' (default) or 'float32'; default from
         PYNN_NEURONGPU_PRECISION.
+    `integration_tolerance`: error tolerance of the adaptive RKF45 integration of the
+        AdExp neurons (EIF_cond_*_isfa_ista and PointNeuron(AdExp, ...)), NEST's
+        `gsl_error_tol`: default 1e-6, NEST's default. It applies to populations created
+        afterwards. (LIF neurons with conductance synapses use NEST's fixed absolute
+        tolerance of iaf_cond_*, 1e-3 mV / nS.)
     `spike_precision`: 'on_grid' (default) or 'off_grid'. Neurons always spike on the
         time grid (NEST's on-grid models); with 'off_grid', SpikeSourceArray spikes are
         recorded at their exact times, as NEST's precise spike generators record them
@@ -39,12 +45,16 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     if spike_precision not in ("on_grid", "off_grid"):
         raise ValueError("spike_precision must be 'on_grid' or 'off_grid'")
     seed = extra_params.get("rng_seed", extra_params.get("grng_seed"))
+    tolerance = float(extra_params.get("integration_tolerance", DEFAULT_TOLERANCE))
+    if not tolerance > 0:
+        raise ValueError("integration_tolerance must be positive")
     simulator.state.configure(
         timestep, min_delay, max_delay,
         backend=extra_params.get("backend", os.environ.get("PYNN_NEURONGPU_BACKEND")),
         precision=extra_params.get("precision", os.environ.get("PYNN_NEURONGPU_PRECISION")),
         rng_seed=seed)
     simulator.state.spike_precision = spike_precision
+    simulator.state.integration_tolerance = tolerance
     return rank()
 
 

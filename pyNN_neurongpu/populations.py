@@ -10,6 +10,7 @@ from pyNN.standardmodels import StandardCellType
 
 from . import simulator
 from .recording import Recorder
+from .standardmodels.base import engine_state_name
 
 
 class Assembly(common.Assembly):
@@ -88,11 +89,12 @@ class PopulationMixin:
 
     def _set_initial_value_array(self, variable, initial_values):
         group = self._group
-        if variable not in group.model.state:
+        name = engine_state_name(self.celltype, variable)
+        if name not in group.model.state:
             raise errors.NonExistentParameterError(variable, self.celltype.__class__.__name__,
-                                                   list(group.model.state))
+                                                   list(self.celltype.default_initial_values))
         values = _evaluate(initial_values, self.size)
-        group.set_state(variable, self._local(), values)
+        group.set_state(name, self._local(), values)
 
     def _get_cell_initial_value(self, id, variable):
         index = self.id_to_index(id)
@@ -164,6 +166,8 @@ class Population(PopulationMixin, common.Population):
         model = get_model(self.celltype.engine_model)
         params = {name: _to_engine_values(name, value, model)
                   for name, value in parameter_space.items()}
+        if "integration_tolerance" in model.parameters:
+            params["integration_tolerance"] = state.integration_tolerance
         try:
             self._slice_info = state.network.add_neurons(self.celltype.engine_model,
                                                          self.size, params)

@@ -6,6 +6,7 @@ import numpy as np
 from pyNN import errors, recording
 
 from . import simulator
+from .standardmodels.base import engine_state_name
 
 
 class Recorder(recording.Recorder):
@@ -50,7 +51,7 @@ class Recorder(recording.Recorder):
         rec = self._state_recorders.get(variable.name)
         if rec is None:
             self._state_recorders[variable.name] = self._network.record_state(
-                group, variable.name, local, steps)
+                group, engine_state_name(pop.celltype, variable.name), local, steps)
         else:
             rec.add(local)
 

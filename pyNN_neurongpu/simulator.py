@@ -14,6 +14,7 @@ import numpy as np
 from pyNN import common
 
 from .engine import Backend, Network
+from .engine.models.composed import DEFAULT_TOLERANCE
 
 logger = logging.getLogger("PyNN")
 
@@ -64,6 +65,7 @@ class State(common.control.BaseState):
         self.num_processes = 1
         self.dt = 0.1
         self.spike_precision = "on_grid"
+        self.integration_tolerance = DEFAULT_TOLERANCE
         self._dt_ratio = (1, 10)
         self._min_delay = "auto"
         self._max_delay = "auto"

@@ -67,3 +67,9 @@ def test_every_family_has_a_gpu_kernel():
 def test_persistent_kernel_of_all_families_compiles(tmp_path):
     families = [fields_of(name, "float32") for name in FRAGMENT_MODELS]
     nvcc(kernels.persistent_source(families, "float"), tmp_path, "persistent")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_fused_kernel_with_absorbed_poisson_background_compiles(dtype, tmp_path):
+    families = [fields_of(name, dtype) + (True,) for name in ("iaf_psc_exp", "iaf_cond_exp")]
+    nvcc(kernels.fused_update_source(families, kernels.c_type(dtype)), tmp_path, "background")

@@ -17,7 +17,10 @@ HAVE_GPU = gpu_available()
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not HAVE_GPU, reason="no CUDA GPU")]
 
-NEURON_FAMILIES = sorted(name for name, m in MODELS.items() if not m.spike_source)
+# families whose dynamics use exp (AdEx): the device's exp may differ from NumPy's in the
+# last bit, so they are compared with rounding-aware criteria in test_composed_gpu.py
+NEURON_FAMILIES = sorted(name for name, m in MODELS.items()
+                         if not m.spike_source and not getattr(m, "libm_sensitive", False))
 
 
 def _spike_trains(rng, n, rate_hz, t_stop):

@@ -276,7 +276,7 @@ class GpuStep:
     def _prepare_persistent(self):
         xp = self.backend.xp
         cupy = self.cupy
-        source = kernels.persistent_source([(f.group.model, f.fields) for f in self.fused],
+        source = kernels.persistent_source(self._family_sources(),
                                            kernels.c_type(self.backend.float))
         self.persistent_kernel = kernels.compile_module(source).get_function(
             kernels.PERSISTENT_KERNEL)
@@ -392,6 +392,10 @@ class GpuStep:
         source.arrays[index] = lam
         source.pointers = kernels.pointer_table(self.backend, source.arrays)
 
+    def _family_sources(self):
+        """(model, fields, has absorbed background) of each family in the fused kernel."""
+        return [(f.group.model, f.fields, f.background is not None) for f in self.fused]
+
     def _prepare_fused_update(self):
         """One kernel updates every family with a fragment; its argument tables live in
         device memory."""
@@ -400,7 +404,7 @@ class GpuStep:
         self.scheduled = [f for f in self.families if f.schedule]
         if not self.fused:
             return
-        source = kernels.fused_update_source([(f.group.model, f.fields) for f in self.fused],
+        source = kernels.fused_update_source(self._family_sources(),
                                              kernels.c_type(self.backend.float))
         self.fused_kernel = kernels.compile_module(source).get_function(kernels.FUSED_KERNEL)
         records, first = [], 0
@@ -448,7 +452,7 @@ class GpuStep:
             if not g.model.kernel:
                 return False
             try:
-                kernels.read_source(f"{g.model.name}.cu")
+                kernels.fragment_source(g.model)
             except FileNotFoundError:
                 return False
         return True

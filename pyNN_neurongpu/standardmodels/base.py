@@ -7,23 +7,42 @@ so a mismatch fails at import rather than as a wrong simulation.
 
 from __future__ import annotations
 
+from pyNN.parameters import ParameterSpace
 from pyNN.standardmodels import build_translations
 
 from ..engine.models import get_model
 
 
-def engine_cell_type(pynn_class, engine_model: str, **attributes):
+def engine_state_name(celltype, variable: str) -> str:
+    """The engine's name of a cell type's state variable (PyNN's name unless the cell
+    type renames it, e.g. EIF_cond_exp_isfa_ista's gsyn_exc -> excitatory.gsyn)."""
+    return getattr(celltype, "engine_names", {}).get(variable, variable)
+
+
+def _reverse_translate(self, native_parameters):
+    """Engine -> PyNN names; all translations are renames (engine names may contain dots,
+    which PyNN's generic version would evaluate as expressions)."""
+    values = {name: native_parameters[d["translated_name"]]
+              for name, d in self.translations.items()
+              if d["translated_name"] in native_parameters.keys()}
+    return ParameterSpace(values, schema=self.get_schema(), shape=native_parameters.shape)
+
+
+def engine_cell_type(pynn_class, engine_model: str, names=None, **attributes):
     """Return a subclass of `pynn_class` that runs on engine family `engine_model`.
 
     Every PyNN parameter maps to the engine parameter of the same name; state
-    variables (initial values) likewise. Extra class attributes may be given.
+    variables (initial values) likewise, except where `names` (PyNN name -> engine
+    name) renames them. Extra class attributes may be given.
     """
     model = get_model(engine_model)
-    missing = set(pynn_class.default_parameters) - set(model.parameters)
+    names = dict(names or {})
+    missing = {names.get(n, n) for n in pynn_class.default_parameters} - set(model.parameters)
     if missing:
         raise TypeError(f"engine model {engine_model} lacks PyNN parameters {sorted(missing)} "
                         f"of {pynn_class.__name__}")
-    missing_state = set(pynn_class.default_initial_values) - set(model.state)
+    missing_state = ({names.get(n, n) for n in pynn_class.default_initial_values}
+                     - set(model.state))
     if missing_state:
         raise TypeError(f"engine model {engine_model} lacks state variables "
                         f"{sorted(missing_state)} of {pynn_class.__name__}")
@@ -32,15 +51,18 @@ def engine_cell_type(pynn_class, engine_model: str, **attributes):
             return "conductance-based" if flag else "current-based"
         raise TypeError(f"{pynn_class.__name__} is {kind(pynn_class.conductance_based)}, "
                         f"engine model {engine_model} is {kind(model.conductance_based)}")
+    pynn_names = {engine: pynn for pynn, engine in names.items()}
     namespace = {
         "__doc__": pynn_class.__doc__,
         "__module__": attributes.pop("__module__", __name__),
         "engine_model": engine_model,
-        "translations": build_translations(*[(name, name)
+        "translations": build_translations(*[(name, names.get(name, name))
                                              for name in pynn_class.default_parameters]),
-        "recordable": [r for r in model.recordable
-                       if r == "spikes" or r in pynn_class.default_initial_values
-                       or r in pynn_class.recordable],
+        "engine_names": names,
+        "reverse_translate": _reverse_translate,
+        "recordable": [pynn for pynn in (pynn_names.get(r, r) for r in model.recordable)
+                       if pynn == "spikes" or pynn in pynn_class.default_initial_values
+                       or pynn in pynn_class.recordable],
         "receptor_types": tuple(model.receptors),
     }
     namespace.update(attributes)

@@ -2,7 +2,9 @@
 
 from pyNN.standardmodels import cells
 
+from ..engine.models import EIF_COND_ALPHA, EIF_COND_EXP
 from .base import engine_cell_type
+from .composed import LIF, AdExp, PointNeuron  # noqa: F401
 
 IF_curr_exp = engine_cell_type(cells.IF_curr_exp, "iaf_psc_exp", __module__=__name__)
 IF_curr_alpha = engine_cell_type(cells.IF_curr_alpha, "iaf_psc_alpha", __module__=__name__)
@@ -20,3 +22,12 @@ SpikeSourcePoisson = engine_cell_type(cells.SpikeSourcePoisson, "poisson_source"
 SpikeSourceGamma = engine_cell_type(cells.SpikeSourceGamma, "gamma_source", __module__=__name__)
 SpikeSourcePoissonRefractory = engine_cell_type(cells.SpikeSourcePoissonRefractory,
                                                 "poisson_refractory_source", __module__=__name__)
+
+# EIF_cond_*_isfa_ista are AdExp with an excitatory and an inhibitory receptor
+_EIF_NAMES = {"tau_syn_E": "excitatory.tau_syn", "e_rev_E": "excitatory.e_syn",
+              "tau_syn_I": "inhibitory.tau_syn", "e_rev_I": "inhibitory.e_syn",
+              "gsyn_exc": "excitatory.gsyn", "gsyn_inh": "inhibitory.gsyn"}
+EIF_cond_exp_isfa_ista = engine_cell_type(cells.EIF_cond_exp_isfa_ista, EIF_COND_EXP,
+                                          names=_EIF_NAMES, __module__=__name__)
+EIF_cond_alpha_isfa_ista = engine_cell_type(cells.EIF_cond_alpha_isfa_ista, EIF_COND_ALPHA,
+                                            names=_EIF_NAMES, __module__=__name__)

@@ -47,13 +47,6 @@ _ISSUE4 = "issue #4: {} not implemented in pyNN.neurongpu"
 # "<module>.<function>" -> reason. Strict: a scenario that starts passing fails,
 # so its entry is removed when the feature lands.
 KNOWN_MISSING = {
-    "test_cell_types.test_EIF_cond_alpha_isfa_ista":
-        _ISSUE4.format("AdEx (EIF_cond_alpha_isfa_ista)"),
-    "test_cell_types.test_composed_neuron_model_homogeneous_receptors":
-        _ISSUE4.format("composed PointNeuron (AdExp/LIF + PSRs)"),
-    "test_recording.test_record_vm_and_gsyn_from_assembly":
-        _ISSUE4.format("AdEx (EIF_cond_exp_isfa_ista)"),
-    "test_scenario4.test_scenario4": _ISSUE4.format("AdEx (EIF_cond_exp_isfa_ista)"),
 }
 
 

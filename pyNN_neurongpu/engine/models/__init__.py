@@ -1,6 +1,7 @@
 """Neuron-model families of the engine, one module each, registered by name."""
 
 from .base import NeuronModel, StepContext, Var
+from .composed import composed_family
 from .hh_cond_exp_traub import HhCondExpTraub
 from .iaf_cond_alpha import IafCondAlpha
 from .iaf_cond_exp import IafCondExp
@@ -32,6 +33,13 @@ for _cls in (IafPscExp, IafPscAlpha, IafPscDelta, IafCondExp, IafCondAlpha,
     register(_cls)
 
 
+# NEST's aeif_cond_exp and aeif_cond_alpha (PyNN's EIF_cond_*_isfa_ista) are compositions
+EIF_COND_EXP = composed_family("adexp", [("excitatory", "cond_exp"),
+                                         ("inhibitory", "cond_exp")])
+EIF_COND_ALPHA = composed_family("adexp", [("excitatory", "cond_alpha"),
+                                           ("inhibitory", "cond_alpha")])
+
+
 def get_model(name: str) -> NeuronModel:
     try:
         return MODELS[name]
@@ -39,4 +47,5 @@ def get_model(name: str) -> NeuronModel:
         raise KeyError(f"unknown neuron model family {name!r}; known: {sorted(MODELS)}") from None
 
 
-__all__ = ["MODELS", "NeuronModel", "StepContext", "Var", "get_model", "register"]
+__all__ = ["MODELS", "NeuronModel", "StepContext", "Var", "composed_family", "get_model",
+           "register"]

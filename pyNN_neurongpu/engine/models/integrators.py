@@ -12,6 +12,10 @@ The arithmetic follows GSL's (same coefficients, same order of operations, same
 acceptance rules), so in float64 and in the same units it gives the same
 sub-steps and the same numbers as NEST; in other units (the engine works in
 PyNN's) results agree to rounding.
+
+Models that handle events inside the step (NEST's ``aeif_*``: a spike is detected
+and the neuron reset after every accepted sub-step) pass an ``event`` callback,
+which sees the working set after each sub-step and may change its state.
 """
 
 from __future__ import annotations
@@ -39,43 +43,66 @@ _E6 = 2.0 / 55.0
 
 _ORDER = 5
 _SAFETY = 0.9
+_TOLERANCE = "__tolerance"  # key of the per-neuron tolerance in the working set
 
 
 class RKF45:
-    """Embedded RKF45 with GSL's standard step control on absolute errors.
+    """Embedded RKF45 with GSL's standard step control.
 
     ``atol`` holds one absolute tolerance per state component (in the units the
-    model integrates in). A sub-step is redone with a smaller size when its
-    error estimate exceeds 1.1 tolerances; the size grows (at most 5x) after
-    sub-steps with errors below half a tolerance.
+    model integrates in): GSL's ``control_y`` with eps_rel = 0. Passing a
+    per-neuron ``tolerance`` to :meth:`integrate` selects GSL's ``control_yp``
+    with eps_abs = eps_rel = tolerance (NEST's ``aeif_*``): a component's error
+    bound is then ``tolerance * |h dy/dt| + tolerance * atol`` (``atol`` now the
+    unit scale of the component relative to NEST's units, dy/dt taken at the end
+    of the sub-step). A sub-step is redone with a smaller size when its error
+    estimate exceeds 1.1 bounds; the size grows (at most 5x) after sub-steps with
+    errors below half a bound.
     """
 
     def __init__(self, atol):
         self.atol = tuple(float(a) for a in atol)
 
-    def integrate(self, xp, rhs, y, h, dt, args):
+    def integrate(self, xp, rhs, y, h, dt, args, h_init=None, event=None, carry=(),
+                  tolerance=None):
         """Advance ``y`` over one time step ``dt`` (ms).
 
         ``y``: array (n_components, n); ``h``: array (n,) of each neuron's current
-        sub-step size (values <= 0 mean "not yet set" and start at ``dt``);
-        ``rhs(y, args)`` returns dy/dt of the same shape as ``y`` for the neurons
-        given, with ``args`` a dict of per-neuron arrays (length n) or scalars,
-        gathered to the working set. Returns the new ``(y, h)``.
+        sub-step size (values <= 0 mean "not yet set" and start at ``h_init``,
+        default ``dt``); ``rhs(y, args)`` returns dy/dt of the same shape as ``y``
+        for the neurons given, with ``args`` a dict of per-neuron arrays (length n)
+        or scalars, gathered to the working set.
+
+        ``event(Y, A, accepted)``, if given, runs after every sub-step on the working
+        set: it may change ``Y`` (in place) and the per-neuron entries of ``A`` of
+        the neurons whose sub-step was ``accepted``, and returns the mask of neurons
+        whose right-hand side it changed. The entries of ``args`` named in ``carry``
+        are per-neuron results of the events; they are written back to ``args``.
+        ``tolerance`` (array (n,)) selects the ``control_yp`` error bound (see the
+        class). Returns the new ``(y, h)``.
         """
         n = y.shape[1]
         dtype = y.dtype
         dt = dtype.type(dt)
         atol = xp.asarray(self.atol, dtype=dtype)[:, None]
         tiny = np.finfo(dtype).tiny
-        h = xp.where(h > 0, h, dt).astype(dtype)
+        start = dt if h_init is None else dtype.type(min(h_init, dt))
+        h = xp.where(h > 0, h, start).astype(dtype)
         # the working set (neurons not yet at the end of the step): their indices
         # in the population (None: all of them) and their gathered data
         idx = None
-        Y, H, A = y, h, args
+        Y, H, A = y, h, dict(args)
+        if tolerance is not None:
+            A[_TOLERANCE] = xp.broadcast_to(xp.asarray(tolerance, dtype=dtype), (n,))
         T = xp.zeros(n, dtype=dtype)
         K1 = rhs(Y, A)
         while True:
-            Y, H, T, K1, live = self._sub_step(xp, rhs, Y, H, T, K1, A, dt, atol, tiny)
+            Y, H, T, K1, live, accepted = self._sub_step(xp, rhs, Y, H, T, K1, A, dt, atol,
+                                                         tiny)
+            if event is not None:
+                changed = event(Y, A, accepted)
+                if bool(changed.any()):
+                    K1 = xp.where(changed, rhs(Y, A), K1)
             n_live = int(live.sum())
             size = live.shape[0]
             if n_live == size:
@@ -83,9 +110,13 @@ class RKF45:
             # write the finished neurons back and shrink the working set
             if idx is None:
                 y, h = Y, H
+                for name in carry:
+                    args[name] = A[name]
             else:
                 y[:, idx] = Y
                 h[idx] = H
+                for name in carry:
+                    args[name][idx] = A[name]
             if n_live == 0:
                 return y, h
             keep = xp.nonzero(live)[0]
@@ -100,11 +131,18 @@ class RKF45:
         h0 = xp.where(final, remaining, H)
         y_new, y_err, k_out = self._rkf45(xp, rhs, Y, h0, K1, A)
         t_new = xp.where(final, dt, T + h0)
+        tol = atol
+        if _TOLERANCE in A:
+            eps = A[_TOLERANCE]
+            tol = eps * xp.abs(h0 * k_out) + eps * atol
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            rmax = xp.maximum(xp.max(xp.abs(y_err) / atol, axis=0), tiny)
-            r_dec = xp.maximum(_SAFETY / rmax ** (1.0 / _ORDER), 0.2)
-            r_inc = xp.minimum(xp.maximum(_SAFETY / rmax ** (1.0 / (_ORDER + 1.0)), 1.0), 5.0)
-        decrease = rmax > 1.1
+            rmax = xp.maximum(xp.max(xp.abs(y_err) / tol, axis=0), tiny)
+            # fmax: an error estimate that is not a number (a blown-up neuron in
+            # float32) shrinks the step as far as allowed
+            r_dec = xp.fmax(_SAFETY / xp.power(rmax, 1.0 / _ORDER), 0.2)
+            r_inc = xp.minimum(
+                xp.maximum(_SAFETY / xp.power(rmax, 1.0 / (_ORDER + 1.0)), 1.0), 5.0)
+        decrease = ~(rmax <= 1.1)
         h_dec = r_dec * h0
         h_next = xp.where(decrease, h_dec, xp.where(rmax < 0.5, r_inc * h0, h0))
         # a decrease is a retry, unless it would not change the step or the time
@@ -113,7 +151,7 @@ class RKF45:
         Y = xp.where(retry, Y, y_new)
         K1 = xp.where(retry, K1, k_out)
         T = xp.where(retry, T, t_new)
-        return Y, h_next, T, K1, T < dt
+        return Y, h_next, T, K1, T < dt, ~retry
 
     @staticmethod
     def _rkf45(xp, rhs, y, h, k1, args):

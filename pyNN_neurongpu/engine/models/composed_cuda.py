@@ -1,0 +1,139 @@
+"""CUDA update fragment of a composed family, generated from its declaration: the device
+twin of ComposedNeuron.update (same equations, same order of operations). The
+integrators are cuda/rkf45.cuh's; the generated kernel around the fragment provides the
+declared names as local variables (dots as double underscores), ``in_<receptor>``,
+``stim_now``, ``dt`` and ``n_spikes``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .composed import (
+    _LIF_COND_TOLERANCE,
+    _NEST_SCALE,
+    ADEXP,
+    ADEXP_FIRST_SUBSTEP,
+    EXP_ARG_CAP,
+    c_name,
+)
+
+
+def _lit(x: float) -> str:
+    return f"(real){float(x)!r}"
+
+
+def _rhs(model) -> list[str]:
+    adexp = model.membrane is ADEXP
+    cap = "v_spike" if adexp else "v_thresh"
+    lines = [
+        "auto rhs = [&](const real* y, real* f) {",
+        "    const bool refractory = r > 0;",
+        f"    const real vm = refractory ? v_reset : fmin(y[0], {cap});",
+        "    real i_syn = 0;",
+    ]
+    row = len(model.membrane.components)
+    for port, kind in model.ports:
+        P = c_name(port)
+        if kind.name == "cond_exp":
+            lines.append(f"    f[{row}] = -y[{row}] / {P}__tau_syn;")
+            g = row
+        else:
+            rise, decay = ((f"{P}__tau_syn", f"{P}__tau_syn") if kind.name == "cond_alpha"
+                           else (f"{P}__tau_rise", f"{P}__tau_decay"))
+            lines.append(f"    f[{row}] = -y[{row}] / {rise};")
+            lines.append(f"    f[{row + 1}] = y[{row}] - y[{row + 1}] / {decay};")
+            g = row + 1
+        lines.append(f"    i_syn = i_syn + y[{g}] * ({P}__e_syn - vm);")
+        row += len(kind.components)
+    lines.append("    real dv = -g_leak * (vm - v_rest);")
+    if adexp:
+        cap32, cap64 = EXP_ARG_CAP[np.dtype(np.float32)], EXP_ARG_CAP[np.dtype(np.float64)]
+        lines += [
+            f"    const real cap = sizeof(real) == 4 ? {_lit(cap32)} : {_lit(cap64)};",
+            "    const bool has_exp = delta_T > 0;",
+            "    const real arg = fmin((vm - v_thresh) / (has_exp ? delta_T : (real)1), cap);",
+            "    const real i_spike = has_exp ? g_leak * delta_T * exp(arg) : (real)0;",
+            "    dv = dv + i_spike + i_syn - y[1] + i_offset + i_stim;",
+            "    f[1] = (a_uS * (vm - v_rest) - y[1]) / tau_w;",
+        ]
+    else:
+        lines.append("    dv = dv + i_syn + i_offset + i_stim;")
+    lines += ["    f[0] = refractory ? (real)0 : dv / cm;", "};"]
+    return lines
+
+
+def _inputs(model) -> list[str]:
+    lines = []
+    for port, kind in model.ports:
+        P = c_name(port)
+        target = f"{P}__{kind.input_to}"
+        if kind.input_to == "dgsyn":
+            lines.append(f"{target} = {target} + in_{P} * {P}__g0;")
+        else:
+            lines.append(f"{target} = {target} + in_{P};")
+    return lines
+
+
+def _exact(model) -> str:
+    lines = ["if (refrac == 0) {",
+             "    real v_rel = (v - v_rest) * P22 + (i_offset + i_stim) * P20;"]
+    for port, _ in model.ports:
+        P = c_name(port)
+        lines.append(f"    v_rel = v_rel + {P}__P21 * {P}__isyn;")
+    lines += ["    v = v_rel + v_rest;", "} else {", "    refrac -= 1;", "}"]
+    for port, _ in model.ports:
+        P = c_name(port)
+        lines.append(f"{P}__isyn = {P}__isyn * {P}__P11 + in_{P};")
+    lines += ["if (v >= v_thresh) {", "    refrac = ref_steps;", "    v = v_reset;",
+              "    n_spikes = 1;", "}", "i_stim = stim_now;"]
+    return "\n".join(lines)
+
+
+def fragment(model) -> str:
+    """CUDA statements that advance one neuron of `model` by one step."""
+    if model.exact:
+        return _exact(model)
+    n = len(model.components)
+    names = [c_name(c) for c in model.components]
+    scales = [_NEST_SCALE[u] for u in model.component_units]
+    adexp = model.membrane is ADEXP
+    lines = [f"// {model.name}: generated from engine/models/composed.py",
+             "int r = refrac;",
+             f"real y[{n}] = {{{', '.join(names)}}};"]
+    lines += _rhs(model)
+    if adexp:
+        lines += [
+            "int spikes = 0;",
+            "auto event = [&](real* y) -> bool {",
+            "    if (r > 0) {",
+            "        y[0] = v_reset;",
+            "        return false;",
+            "    }",
+            "    if (y[0] >= v_peak) {",
+            "        y[0] = v_reset;",
+            "        y[1] = y[1] + b;",
+            "        r = ref_init;",
+            "        spikes += 1;",
+            "        return true;",
+            "    }",
+            "    return false;",
+            "};",
+            f"const real scale[{n}] = {{{', '.join(_lit(s) for s in scales)}}};",
+            f"rkf45_step_events<{n}>(rhs, event, y, h_int, (real)dt, scale,"
+            f" integration_tolerance, {_lit(ADEXP_FIRST_SUBSTEP)});",
+        ]
+        lines += [f"{name} = y[{k}];" for k, name in enumerate(names)]
+        lines += ["if (r > 0) r -= 1;", "refrac = r;"]
+        lines += _inputs(model)
+        lines += ["i_stim = stim_now;", "n_spikes = spikes;"]
+    else:
+        atol = [_LIF_COND_TOLERANCE * s for s in scales]
+        lines += [f"const real atol[{n}] = {{{', '.join(_lit(a) for a in atol)}}};",
+                  f"rkf45_step<{n}>(rhs, y, h_int, (real)dt, atol);"]
+        lines += [f"{name} = y[{k}];" for k, name in enumerate(names)]
+        lines += ["if (r > 0) {", "    refrac -= 1;", "    v = v_reset;",
+                  "} else if (v >= v_thresh) {", "    refrac = ref_steps;", "    v = v_reset;",
+                  "    n_spikes = 1;", "}"]
+        lines += _inputs(model)
+        lines.append("i_stim = stim_now;")
+    return "\n".join(lines)
