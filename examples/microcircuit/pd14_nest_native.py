@@ -13,8 +13,9 @@ synapses in Python. This script builds the same model with NEST's own connection
 - Poisson background: one poisson_generator per population, rate K_ext * 8 Hz, connected
   all-to-all (NEST draws an independent train for each target), same weight and delay as
   the one-to-one SpikeSourcePoisson projection of microcircuit.py; or its mean as a DC;
-- optional thalamic pulse: 902 parrot neurons repeating one poisson_generator, the pulse
-  shifted back by the generator->parrot delay so that the parrots fire in (700, 710] ms;
+- optional thalamic pulse: 902 parrot neurons repeating one poisson_generator, its window
+  shifted back by the generator->parrot delay (one step) so that the parrots spike when
+  pyNN.neurongpu's SpikeSourcePoisson does, at times in (700 + dt, 710 + dt] ms;
 - spikes on the time grid, recorded from time 0 over the whole run (``--warmup`` only
   bounds the statistics printed, as in microcircuit.py).
 
