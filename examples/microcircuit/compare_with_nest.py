@@ -6,11 +6,13 @@ Usage::
 
     python compare_with_nest.py --scale 0.05 --time 2500 --warmup 500 --seeds 2
     python compare_with_nest.py --scale 1 --time 10500 --warmup 500 --seeds 3 \\
-        --threads 16 --out compare_full                          # on a GPU host
+        --threads 16 --native-nest --out compare_full            # on a GPU host
 
 Each simulator/seed runs microcircuit.py in its own process (through
 ``python -m pyNN_neurongpu.compare run``); the table, ``comparison.json`` and
 ``report.html`` end up in ``--out``. Options not listed here go to microcircuit.py.
+With ``--native-nest`` the NEST side is pd14_nest_native.py, the same model in plain NEST
+(pyNN.nest builds the connectivity synapse by synapse in Python: too slow at large scales).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=2, help="runs per simulator (default 2)")
     parser.add_argument("--backend", default=None, help="pyNN.neurongpu device: auto, gpu, cpu")
     parser.add_argument("--threads", type=int, default=1, help="NEST threads (default 1)")
+    parser.add_argument("--native-nest", action="store_true",
+                        help="NEST through pd14_nest_native.py instead of pyNN.nest")
     parser.add_argument("--out", default=None, help="output directory "
                         "(default: compare_scale_<scale>)")
     args, extra = parser.parse_known_args(argv)
@@ -41,7 +45,8 @@ def main(argv=None):
     if args.backend:
         script_args += ["--backend", args.backend]
     out = args.out or f"compare_scale_{args.scale:g}"
-    return compare_main(["run", str(HERE / "microcircuit.py"), "--simulators", "neurongpu",
+    script = HERE / ("pd14_nest_native.py" if args.native_nest else "microcircuit.py")
+    return compare_main(["run", str(script), "--simulators", "neurongpu",
                          "nest", "--seeds", str(args.seeds), "--out", out,
                          "--warmup", str(args.warmup), "--", *script_args, *extra])
 
