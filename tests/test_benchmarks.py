@@ -27,12 +27,12 @@ def test_microcircuit_benchmark_tiny(tmp_path):
     assert results[0]["rtf"] > 0 and "RTF" in stdout
 
 
-@pytest.mark.parametrize("model", ["izhikevich"])
+@pytest.mark.parametrize("model", ["izhikevich", "adex"])
 def test_balanced_benchmark_tiny(tmp_path, model):
     plot = tmp_path / "plot.png"
     results, stdout = run([str(ROOT / "benchmarks" / "balanced_adex.py"), "--model", model,
                            "--sizes", "500", "--devices", "cpu", "--precision", "float64",
-                           "--time", "50", "--plot", str(plot)], tmp_path)
+                           "--time", "20", "--plot", str(plot)], tmp_path)
     assert results[0]["n"] == 500 and results[0]["synapses"] == 500 * 1001
     assert results[0]["rate_hz"] > 0
     assert plot.stat().st_size > 1000

@@ -31,7 +31,7 @@ ADEX = dict(cm=0.281, tau_m=9.3667, v_rest=-70.6, v_reset=-60.0, v_thresh=-50.4,
 AMPA = dict(e_syn=0.0, tau_rise=0.2, tau_decay=2.0)
 GABA = dict(e_syn=-85.0, tau_rise=0.5, tau_decay=8.0)
 # conductance weights (uS) and the Poisson drive (Hz per neuron)
-ADEX_W = dict(exc=0.00045, inh=0.0045, ext=0.00045, ext_rate=7000.0)
+ADEX_W = dict(exc=0.0005, inh=0.003, ext=0.0015, ext_rate=7000.0)
 
 IZH_EXC = dict(a=0.02, b=0.2, c=-65.0, d=8.0)
 IZH_INH = dict(a=0.1, b=0.2, c=-65.0, d=2.0)
