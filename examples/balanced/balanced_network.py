@@ -1,5 +1,6 @@
 """A balanced random network of N neurons, 80% excitatory and 20% inhibitory, each
-receiving 1000 recurrent connections (800 excitatory, 200 inhibitory; FixedNumberPre)
+receiving 1000 recurrent connections (800 excitatory, 200 inhibitory; FixedNumberPre with
+replacement, NEST's fixed_indegree)
 and its own Poisson drive: the seed paper's AdEx and Izhikevich benchmark networks
 (Golosio et al. 2021), in plain PyNN.
 
@@ -66,10 +67,12 @@ def build_network(sim, n: int, model: str = "adex", seed: int = 1, record: bool 
         raise ValueError(f"unknown model {model!r}")
     rng = connection_rng(sim, seed)
     for target in (exc, inh):
-        sim.Projection(exc, target, sim.FixedNumberPreConnector(K_E, rng=rng),
+        sim.Projection(exc, target, sim.FixedNumberPreConnector(K_E, with_replacement=True,
+                                                                rng=rng),
                        sim.StaticSynapse(weight=weights["exc"], delay=DELAY),
                        receptor_type=receptors[0])
-        sim.Projection(inh, target, sim.FixedNumberPreConnector(K_I, rng=rng),
+        sim.Projection(inh, target, sim.FixedNumberPreConnector(K_I, with_replacement=True,
+                                                                rng=rng),
                        sim.StaticSynapse(weight=weights["inh"], delay=DELAY),
                        receptor_type=receptors[1])
         drive = sim.Population(target.size, sim.SpikeSourcePoisson(rate=weights["ext_rate"]))
