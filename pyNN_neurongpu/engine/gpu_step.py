@@ -25,8 +25,9 @@ DIRECT_MAX_DEGREE = 8
 # run whole chunks of steps in one persistent kernel where the network allows it (opt-in:
 # on an H100 it measured no faster than the graph-replayed launches, docs/performance.md)
 PERSISTENT = kernels.env_flag("PYNN_NEURONGPU_PERSISTENT", False)
-# fold Poisson sources with a single synapse into their target's update
-FUSE_POISSON = kernels.env_flag("PYNN_NEURONGPU_FUSE_POISSON", True)
+# fold Poisson sources with a single synapse into their target's update (opt-in: in the
+# microcircuit on an H100 it measured slower, docs/performance.md)
+FUSE_POISSON = kernels.env_flag("PYNN_NEURONGPU_FUSE_POISSON", False)
 PERSISTENT_BLOCKS_PER_SM = int(os.environ.get("PYNN_NEURONGPU_PERSISTENT_BLOCKS_PER_SM", 4))
 
 
