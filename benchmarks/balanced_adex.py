@@ -45,18 +45,25 @@ def worker(config: dict) -> dict:
         extra.update(threads=config["threads"], verbosity="error")
     sim.setup(timestep=0.1, min_delay=0.1, **extra)
     populations = build_network(sim, config["n"], config["model"], config["seed"])
+    _progress(f"network built after {time.perf_counter() - t0:.1f} s")
     sim.run(0.1)
     build = time.perf_counter() - t0
+    _progress(f"first step done after {build:.1f} s")
     gpu_mem = gpu_memory_used() if config.get("backend") == "gpu" else None
     t1 = time.perf_counter()
     sim.run(config["time"])
     wall = time.perf_counter() - t1
+    _progress(f"simulated {config['time']} ms in {wall:.1f} s")
     result = dict(config, build_s=build, sim_s=wall, rtf=wall / (config["time"] / 1000.0),
                   rate_hz=mean_rate(populations, config["time"] + 0.1), gpu_mem_gib=gpu_mem,
                   synapses=config["n"] * 1001,
                   device=device_name(config.get("backend", "cpu")))
     sim.end()
     return result
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def table(results) -> str:

@@ -45,8 +45,10 @@ def run_worker(script: str, config: dict, timeout: float) -> dict:
     cmd = [sys.executable, script, "--worker", json.dumps(config)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return dict(config, error=f"timed out after {timeout:.0f} s")
+    except subprocess.TimeoutExpired as err:
+        tail = err.stderr.decode() if isinstance(err.stderr, bytes) else (err.stderr or "")
+        return dict(config, error=f"timed out after {timeout:.0f} s",
+                    log=tail.strip().splitlines()[-5:])
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith("RESULT "):
             return json.loads(line[7:])

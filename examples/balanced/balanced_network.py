@@ -95,8 +95,13 @@ def connection_rng(sim, seed: int):
 
 def mean_rate(populations, duration_ms: float) -> float:
     """Mean firing rate (Hz) over all neurons of `populations`."""
-    spikes = sum(len(st) for p in populations for st in p.get_data("spikes").segments[0]
-                 .spiketrains)
+    spikes = 0
+    for p in populations:
+        trains = p.get_data("spikes").segments[0].spiketrains
+        if getattr(trains, "_spike_time_array", None) is not None:
+            spikes += len(trains.multiplexed[1])   # no SpikeTrain object per neuron
+        else:
+            spikes += sum(len(st) for st in trains)
     return spikes / sum(p.size for p in populations) / (duration_ms / 1000.0)
 
 
