@@ -20,7 +20,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, device_name, gpu_memory_used, run_worker  # noqa: E402
+from common import (  # noqa: E402
+    ROOT,
+    device_name,
+    gpu_memory_used,
+    run_worker,
+    setup_simulator,
+)
 
 EXAMPLE = ROOT / "examples" / "balanced"
 
@@ -28,22 +34,9 @@ EXAMPLE = ROOT / "examples" / "balanced"
 def worker(config: dict) -> dict:
     """Build and run one configuration; returns its measurements."""
     t0 = time.perf_counter()
-    sys.path.insert(0, str(EXAMPLE))
-    sys.path.insert(0, str(ROOT))
-    import pynn_neurongpu_alias
-    pynn_neurongpu_alias.install()
-    import importlib
-
+    sim = setup_simulator(config, EXAMPLE)
     from balanced_network import build_network, mean_rate
 
-    simulator = config["simulator"]
-    sim = importlib.import_module(f"pyNN.{simulator}")
-    extra = {"spike_precision": "on_grid", "rng_seed": config["seed"]}
-    if simulator == "neurongpu":
-        extra.update(backend=config["backend"], precision=config["precision"])
-    else:
-        extra.update(threads=config["threads"], verbosity="error")
-    sim.setup(timestep=0.1, min_delay=0.1, **extra)
     populations = build_network(sim, config["n"], config["model"], config["seed"])
     _progress(f"network built after {time.perf_counter() - t0:.1f} s")
     sim.run(0.1)

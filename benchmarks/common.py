@@ -13,6 +13,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def cpu_name() -> str:
+    """The CPU's model name."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def device_name(backend: str) -> str:
     """The GPU's name, or the CPU's model with its number of cores."""
     if backend == "gpu":
@@ -20,13 +31,27 @@ def device_name(backend: str) -> str:
         props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
         name = props["name"]
         return name.decode() if isinstance(name, bytes) else name
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return f"{cpu_name()} ({os.cpu_count()} cores)"
+
+
+def setup_simulator(config: dict, example: Path, dt: float = 0.1):
+    """In a worker process: make `example`'s folder and the checkout importable, import the
+    configuration's simulator as `pyNN.<name>` and set it up (on-grid spikes, the seed;
+    backend and precision for pyNN.neurongpu, threads for pyNN.nest). Returns the module."""
+    import importlib
+    sys.path.insert(0, str(example))
+    sys.path.insert(0, str(ROOT))
+    import pynn_neurongpu_alias
+    pynn_neurongpu_alias.install()
+    simulator = config["simulator"]
+    sim = importlib.import_module(f"pyNN.{simulator}")
+    extra = {"spike_precision": "on_grid", "rng_seed": config["seed"]}
+    if simulator == "neurongpu":
+        extra.update(backend=config["backend"], precision=config["precision"])
+    else:
+        extra.update(threads=config["threads"], verbosity="error")
+    sim.setup(timestep=dt, min_delay=dt, **extra)
+    return sim
 
 
 def gpu_memory_used() -> float | None:

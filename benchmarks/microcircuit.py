@@ -20,7 +20,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, device_name, gpu_memory_used, run_worker  # noqa: E402
+from common import (  # noqa: E402
+    ROOT,
+    device_name,
+    gpu_memory_used,
+    run_worker,
+    setup_simulator,
+)
 
 EXAMPLE = ROOT / "examples" / "microcircuit"
 
@@ -28,23 +34,11 @@ EXAMPLE = ROOT / "examples" / "microcircuit"
 def worker(config: dict) -> dict:
     """Build and run one configuration; returns its measurements."""
     t0 = time.perf_counter()
-    sys.path.insert(0, str(EXAMPLE))
-    sys.path.insert(0, str(ROOT))
-    import pynn_neurongpu_alias
-    pynn_neurongpu_alias.install()
-    import importlib
-
+    dt = config["dt"]
+    sim = setup_simulator(config, EXAMPLE, dt)
+    simulator = config["simulator"]
     from microcircuit import build_network
 
-    simulator = config["simulator"]
-    sim = importlib.import_module(f"pyNN.{simulator}")
-    extra = {"spike_precision": "on_grid", "rng_seed": config["seed"]}
-    if simulator == "neurongpu":
-        extra.update(backend=config["backend"], precision=config["precision"])
-    else:
-        extra.update(threads=config["threads"], verbosity="error")
-    dt = config["dt"]
-    sim.setup(timestep=dt, min_delay=dt, **extra)
     net = build_network(sim, scale=config["scale"], k_scale=config.get("k_scale"),
                         background=config["background"], seed=config["seed"],
                         native_rng=config["native_rng"], record_spikes=config["record"])

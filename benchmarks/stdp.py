@@ -20,12 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import cpu_name  # noqa: E402
 
 import pynn_neurongpu_alias  # noqa: E402
 
@@ -35,16 +37,6 @@ J_EXC = 0.1   # nA
 G_INH = 5.0
 DELAY = 1.5   # ms
 NOISE_RATE = 4500.0  # Hz, one Poisson source per neuron (weight J_EXC)
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def build(sim, n, k, plastic, seed=1):
