@@ -248,21 +248,27 @@ struct PairSTDP {
         const long long c = h.count[p];
         const int n_valid = c < h.capacity ? (int)c : h.capacity;
         const size_t row = (size_t)p * h.capacity;
-        double w = (double)g.weight[j];
-        for (int i = 0; i < n_valid; ++i) {  // oldest first
-            const double te = h.times[row + (size_t)((c - n_valid + i) % h.capacity)];
-            if (te >= t1 + STDP_EPS && te < t2 + STDP_EPS)
-                w = potentiate(j, w, kp * exp((tl - (te + d)) / tau_plus));
-        }
+        // Entries are in time order. Walking back from the newest, stop at the first one
+        // before the previous presynaptic spike (t1): the work is the post-synaptic spikes
+        // since then, not the whole history. On the way, the newest entry before t2 gives
+        // the depression trace.
         double k_minus = 0.0;
         bool found = false;
-        for (int i = n_valid - 1; i >= 0; --i) {  // newest first
+        int i = n_valid - 1;
+        for (; i >= 0; --i) {
             const size_t pos = row + (size_t)((c - n_valid + i) % h.capacity);
-            if (h.times[pos] < t2 - STDP_EPS) {
-                k_minus = h.kminus[pos] * exp((h.times[pos] - t2) / tau_minus);
+            const double te = h.times[pos];
+            if (!found && te < t2 - STDP_EPS) {
+                k_minus = h.kminus[pos] * exp((te - t2) / tau_minus);
                 found = true;
-                break;
             }
+            if (te < t1 + STDP_EPS) break;
+        }
+        double w = (double)g.weight[j];
+        for (int m = i + 1; m < n_valid; ++m) {  // oldest first: t1 <= te < t2
+            const double te = h.times[row + (size_t)((c - n_valid + m) % h.capacity)];
+            if (te >= t2 + STDP_EPS) break;
+            w = potentiate(j, w, kp * exp((tl - (te + d)) / tau_plus));
         }
         const double ev = h.evicted[p];
         if ((ev >= t1 + STDP_EPS && kp > 0.0) || (!(isinf(ev) && ev < 0.0) && !found))

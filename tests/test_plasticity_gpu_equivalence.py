@@ -4,7 +4,8 @@ A small random recurrent network with Tsodyks-Markram and STDP synapses (every
 weight dependence, heterogeneous parameters and delays) driven by spike arrays:
 the GPU run must reproduce the CPU run's spikes exactly and its weights and
 synapse state to rounding error, both in the array-code step on the device and
-in the fused step with the plastic CUDA kernels (PYNN_NEURONGPU_PLASTIC_KERNELS=1).
+in the fused step with the plastic CUDA kernels (the default; PYNN_NEURONGPU_PLASTIC_KERNELS=0
+selects the array-code step).
 """
 
 import numpy as np
@@ -67,14 +68,7 @@ def run(device, seed=5, kernels=False, stochastic=False):
             [{k: host(v) for k, v in g.state.items()} for g in groups])
 
 
-# The plastic CUDA kernels (opt-in) lose most of the plastic input of this network on an H100
-# (834 spikes against the reference's 42,456), while the Bernoulli kernel test below passes:
-# a known bug of issue #5, kept visible as a strict expected failure.
-KERNELS_BROKEN = pytest.mark.xfail(strict=True, reason="issue #5: plastic CUDA kernels deliver "
-                                   "too little input (TM/STDP/Vogels), found on an H100")
-
-
-@pytest.mark.parametrize("kernels", [False, pytest.param(True, marks=KERNELS_BROKEN)],
+@pytest.mark.parametrize("kernels", [False, True],
                          ids=["array_code", "cuda_kernels"])
 def test_plastic_network_gpu_equals_cpu(kernels, monkeypatch):
     monkeypatch.setenv(FLAG, "1" if kernels else "0")

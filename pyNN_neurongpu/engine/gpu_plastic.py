@@ -6,9 +6,9 @@ propagation. The post-synaptic history of an STDP group cannot grow inside a gra
 each chunk of steps the host makes its capacity at least the entries that synapses can
 still read plus one per step of the chunk (a neuron spikes at most once a step).
 
-Off unless the environment variable PYNN_NEURONGPU_PLASTIC_KERNELS is set to 1: then
-networks with plastic groups run in the fused GPU step; otherwise they run in the
-array-code step on the device (the reference, slower).
+On by default; with the environment variable PYNN_NEURONGPU_PLASTIC_KERNELS=0, networks
+with plastic groups run in the array-code step on the device instead (the reference,
+slower).
 """
 
 from __future__ import annotations
@@ -43,12 +43,21 @@ def supported(network) -> bool:
     """True if the fused GPU step can run the network's plastic groups."""
     if not network.plastic_groups:
         return True
-    if not kernels.env_flag(FLAG, False):
+    if not kernels.env_flag(FLAG, True):
         return False
     for pg in network.plastic_groups:
         if pg.model.name not in PARAM_ORDER or pg._index is None or len(pg._index[3]) > 1:
             return False
     return True
+
+
+def parameter_columns(xp, params: dict, names) -> tuple[list, np.ndarray]:
+    """The kernel's parameter arrays (float64, contiguous) in `names` order and their
+    strides: 0 for one value shared by all synapses (a 0-d column), else 1."""
+    strides = np.array([0 if params[name].ndim == 0 else 1 for name in names], dtype=np.int32)
+    # ascontiguousarray makes 0-d arrays 1-d: take the strides from the columns first
+    arrays = [xp.ascontiguousarray(params[name], dtype=np.float64) for name in names]
+    return arrays, strides
 
 
 def _device_struct(xp, dtype, values: dict):
@@ -80,11 +89,9 @@ class PlasticLaunch:
             "weight": pg.weight.data.ptr, "ring": fam.ring.data.ptr,
             "n_slots": fam.n_slots, "n_ports": len(fam.group.model.receptors),
             "port": ports[families[0]], "n": fam.n})
-        self.params = [xp.ascontiguousarray(pg.params[name], dtype=np.float64)
-                       for name in PARAM_ORDER[self.model]]
+        self.params, strides = parameter_columns(xp, pg.params, PARAM_ORDER[self.model])
         self.P = kernels.pointer_table(backend, self.params)
-        self.S = xp.asarray(np.array([0 if p.ndim == 0 else 1 for p in self.params],
-                                     dtype=np.int32))
+        self.S = xp.asarray(strides)
         self.tics = np.int64(round(runner.dt * 1000.0))
         self.stream = np.uint32(runner.stream_id(pg.stream))
         self.history = pg.post_history
