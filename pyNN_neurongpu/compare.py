@@ -1,20 +1,27 @@
 """Compare two simulators' spiking activity: ``python -m pyNN_neurongpu.compare``.
 
-Two modes::
+Three modes::
 
     python -m pyNN_neurongpu.compare files A/ B/ [options]
     python -m pyNN_neurongpu.compare run SCRIPT [script args] \\
         --simulators neurongpu nest --seeds 2 [--out DIR] [options] [-- script args]
+    python -m pyNN_neurongpu.compare stats RUN [RUN ...] --out DIR [options]
 
-`files` compares Neo files already written (each path: a file, a directory of files with
-one run each, or a directory of run sub-directories). `run` runs ``SCRIPT <simulator>
+`files` compares runs already written (each path: a file, a directory of files with one
+run each, or a directory of run sub-directories); a file is a Neo file or a statistics
+file (``.stats.npz``) that `stats` wrote, on either side. `run` runs ``SCRIPT <simulator>
 [script args]`` once per simulator and seed in its own process, with the seed in the
 environment variable PYNN_SEED and the output directory in PYNN_OUTPUT_DIR (see
 docs/validation.md), then compares. Arguments this command does not know go to the
 script; put the script's arguments after ``--`` where their names clash with ours
-(``--warmup``, ``--out``, ...).
+(``--warmup``, ``--out``, ...). Both print a table and write ``comparison.json`` and
+``report.html`` into ``--out``.
 
-Both print a table and write ``comparison.json`` and ``report.html`` into ``--out``.
+`stats` computes the statistics of each run (a Neo file, or a directory of Neo files
+making one run) where the data is and writes ``--out/<run label>.stats.npz``, a few MB at
+most, for `files` to compare elsewhere. Statistics files must have been made with the
+comparison's statistics options (``--warmup`` ...): `files` given none of these options
+takes them from the statistics files; given any, it checks the files against them.
 """
 
 from __future__ import annotations
@@ -24,29 +31,54 @@ import sys
 from pathlib import Path
 
 from .validation.comparison import compare_paths
+from .validation.data import NEO_SUFFIXES, load_run
 from .validation.report import write_html
 from .validation.runner import RunError, run_all
+from .validation.saved import SUFFIX, save_statistics
 from .validation.statistics import StatisticsOptions
 
+# command-line option -> StatisticsOptions field; defaults come from StatisticsOptions
+STATISTICS_OPTIONS = {"warmup": "warmup", "t_stop": "t_stop", "bin_size": "bin_size",
+                      "sample": "cc_sample", "sample_seed": "seed",
+                      "min_spikes_cv": "min_spikes_cv"}
 
-def _add_common(parser):
+
+def _add_common(parser, out_default):
     parser.add_argument("--out", default=None,
-                        help="output directory (default: 'comparison' for files, "
-                             "'compare_<script>' for run)")
-    parser.add_argument("--warmup", type=float, default=0.0,
+                        help=f"output directory (default: {out_default})")
+    parser.add_argument("--warmup", type=float, default=None,
                         help="ms at the start left out of the statistics (default 0)")
     parser.add_argument("--t-stop", type=float, default=None,
                         help="end of the analysis window, ms (default: end of recording)")
-    parser.add_argument("--bin-size", type=float, default=2.0,
+    parser.add_argument("--bin-size", type=float, default=None,
                         help="bin for the spike counts of the correlations, ms (default 2)")
-    parser.add_argument("--sample", type=int, default=200,
+    parser.add_argument("--sample", type=int, default=None,
                         help="neurons per population in the correlations (default 200)")
-    parser.add_argument("--sample-seed", type=int, default=0,
+    parser.add_argument("--sample-seed", type=int, default=None,
                         help="seed of the neuron sample (default 0)")
-    parser.add_argument("--min-spikes-cv", type=int, default=3,
+    parser.add_argument("--min-spikes-cv", type=int, default=None,
                         help="spikes a neuron needs for a CV ISI (default 3)")
     parser.add_argument("--segment", type=int, default=-1,
                         help="Neo segment to analyse (default: the last)")
+
+
+def _fill_statistics_defaults(args):
+    """Note which statistics options were given (args.statistics_given) and fill in the
+    defaults of the others."""
+    defaults = StatisticsOptions()
+    args.statistics_given = [name for name in STATISTICS_OPTIONS
+                             if getattr(args, name) is not None]
+    for name, field in STATISTICS_OPTIONS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, getattr(defaults, field))
+
+
+def statistics_options(args):
+    """The StatisticsOptions of the command line, or None where none was given."""
+    if not args.statistics_given:
+        return None
+    return StatisticsOptions(**{field: getattr(args, name)
+                                for name, field in STATISTICS_OPTIONS.items()})
 
 
 def make_parser():
@@ -55,11 +87,15 @@ def make_parser():
         description="Compare firing-rate, CV ISI and correlation distributions of two "
                     "simulators by Kolmogorov-Smirnov distance.")
     sub = parser.add_subparsers(dest="mode", required=True)
-    files = sub.add_parser("files", allow_abbrev=False, help="compare two sets of Neo files")
-    files.add_argument("a", help="Neo file or directory of the first simulator")
-    files.add_argument("b", help="Neo file or directory of the second simulator")
+    files = sub.add_parser(
+        "files", allow_abbrev=False,
+        help="compare two sets of runs: Neo files or statistics files (.stats.npz)",
+        description="Without statistics options (--warmup ...), those of the statistics "
+                    "files are used; with any, the statistics files must match them.")
+    files.add_argument("a", help="file or directory of the first simulator")
+    files.add_argument("b", help="file or directory of the second simulator")
     files.add_argument("--labels", nargs=2, default=None, help="names of the two sides")
-    _add_common(files)
+    _add_common(files, "comparison")
     run = sub.add_parser("run", allow_abbrev=False,
                          help="run a script per simulator and seed, then compare")
     run.add_argument("script", help="PyNN script taking the simulator as first argument")
@@ -70,7 +106,13 @@ def make_parser():
                      help="seeds are first-seed, first-seed+1, ... (default 1)")
     run.add_argument("--timeout", type=float, default=None, help="seconds per run")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
-    _add_common(run)
+    _add_common(run, "compare_<script>")
+    stats = sub.add_parser(
+        "stats", allow_abbrev=False,
+        help="write each run's statistics to a small file for `files` to compare later")
+    stats.add_argument("runs", nargs="+", metavar="RUN",
+                       help="a Neo file, or a directory of Neo files making one run")
+    _add_common(stats, "statistics")
     return parser
 
 
@@ -83,17 +125,44 @@ def parse_args(argv):
         argv, passthrough = argv[:cut], argv[cut + 1:]
     parser = make_parser()
     args, unknown = parser.parse_known_args(argv)
-    if args.mode == "files" and (unknown or passthrough):
+    if args.mode in ("files", "stats") and (unknown or passthrough):
         parser.error(f"unrecognised arguments: {' '.join(unknown + passthrough)}")
     args.script_args = unknown + passthrough
+    _fill_statistics_defaults(args)
     return args
+
+
+def statistics_name(label):
+    """The statistics file name of a run: its label, a Neo suffix left out."""
+    stem, dot, suffix = label.rpartition(".")
+    base = stem if dot and "." + suffix.lower() in NEO_SUFFIXES else label
+    return base + SUFFIX
+
+
+def write_statistics(run_paths, out, options, segment=-1):
+    """`stats` mode: one statistics file per run in `out`; the list of files written."""
+    names = [statistics_name(Path(p).resolve().name) for p in run_paths]
+    clashes = sorted({n for n in names if names.count(n) > 1})
+    if clashes:
+        raise SystemExit(f"runs with the same name would overwrite each other in {out}: "
+                         f"{', '.join(clashes)}; write them to separate --out directories")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path, name in zip(run_paths, names):
+        data = load_run(path, segment)
+        data.label = data.label or Path(path).resolve().name
+        filename = save_statistics(data, out / name, options)
+        print(f"written: {filename} ({filename.stat().st_size / 1e6:.2f} MB)")
+        written.append(filename)
+    return written
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    options = StatisticsOptions(warmup=args.warmup, t_stop=args.t_stop,
-                                bin_size=args.bin_size, cc_sample=args.sample,
-                                min_spikes_cv=args.min_spikes_cv, seed=args.sample_seed)
+    options = statistics_options(args)
+    if args.mode == "stats":
+        return write_statistics(args.runs, Path(args.out or "statistics"),
+                                options or StatisticsOptions(), args.segment)
     if args.mode == "files":
         out = Path(args.out or "comparison")
         paths, labels = (args.a, args.b), args.labels

@@ -1,5 +1,6 @@
 """Compare two sets of runs (e.g. our backend and NEST, a run per seed): statistics of
-every run, KS distances, and the JSON / terminal forms of the result."""
+every run (or read from statistics files), KS distances, and the JSON / terminal forms of
+the result."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 
 from .data import load_runs, path_label
 from .distances import compare_statistics
+from .saved import SavedStatistics, check_options
 from .statistics import METRICS, StatisticsOptions, population_statistics
 
 
@@ -80,17 +82,50 @@ def _mean_over_runs(stats, name, metric):
     return sum(values) / len(values) if values else float("nan")
 
 
+def _resolve_options(runs, options):
+    """`options`, else those of the saved statistics among `runs` (which must agree),
+    else the defaults; every saved run must have been made with the result."""
+    saved = [run for run in runs if isinstance(run, SavedStatistics)]
+    source = "the comparison"
+    if options is None:
+        if not saved:
+            return StatisticsOptions()
+        options = saved[0].options
+        source = f"{saved[0].path or saved[0].label} (whose options the comparison takes)"
+    for run in saved:
+        check_options(run, options, source)
+    return options
+
+
+def _statistics(run, options):
+    if isinstance(run, SavedStatistics):
+        return run.statistics
+    return population_statistics(run, options)
+
+
+def _spike_data(run):
+    return run.data if isinstance(run, SavedStatistics) else run
+
+
 def compare_runs(runs_a, runs_b, labels=("A", "B"), options=None):
-    """Compare two lists of SpikeData (one per seed) and return a Comparison."""
-    options = options or StatisticsOptions()
-    stats_a = [population_statistics(run, options) for run in runs_a]
-    stats_b = [population_statistics(run, options) for run in runs_b]
-    return Comparison(tuple(labels), (list(runs_a), list(runs_b)), (stats_a, stats_b),
-                      compare_statistics(stats_a, stats_b), options)
+    """Compare two lists of runs (one per seed) and return a Comparison.
+
+    A run is a SpikeData, or a SavedStatistics (:func:`saved.load_statistics`), whose
+    statistics are taken as saved. `options` default to those of the saved runs if any
+    (they must agree), else to StatisticsOptions(); a saved run made with other options
+    than the comparison's raises ValueError.
+    """
+    options = _resolve_options(list(runs_a) + list(runs_b), options)
+    stats_a = [_statistics(run, options) for run in runs_a]
+    stats_b = [_statistics(run, options) for run in runs_b]
+    return Comparison(tuple(labels), ([_spike_data(r) for r in runs_a],
+                                      [_spike_data(r) for r in runs_b]),
+                      (stats_a, stats_b), compare_statistics(stats_a, stats_b), options)
 
 
 def compare_paths(path_a, path_b, labels=None, options=None, segment=-1):
-    """Compare the Neo files under two paths (see :func:`data.load_runs`)."""
+    """Compare the runs under two paths: Neo files or statistics files, either side
+    (see :func:`data.load_runs` and :func:`compare_runs`)."""
     labels = labels or (path_label(path_a), path_label(path_b))
     if labels[0] == labels[1]:
         labels = (labels[0] + " (1)", labels[1] + " (2)")

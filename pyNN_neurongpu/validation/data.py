@@ -97,22 +97,35 @@ def load_run(path, segment=-1):
 
 
 def load_runs(path, segment=-1):
-    """The runs (e.g. one per seed) of one simulator, as a list of SpikeData.
+    """The runs (e.g. one per seed) of one simulator: a list of SpikeData, or of
+    SavedStatistics for statistics files (``.stats.npz``, see :mod:`.saved`).
 
-    `path` is a Neo file (one run), a directory of Neo files (one run per file), or a
-    directory of sub-directories (one run per sub-directory, all its Neo files merged).
+    `path` is a Neo file or a statistics file (one run), a directory of Neo files or of
+    statistics files (one run per file), or a directory of sub-directories (one run per
+    sub-directory, all its Neo files merged).
     """
+    from .saved import is_statistics_file, load_statistics, statistics_files
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
+    if is_statistics_file(path):
+        return [load_statistics(path)]
     if path.is_file():
         return [load_run(path, segment)]
+    saved = statistics_files(path)
     subdirs = sorted(p for p in path.iterdir() if p.is_dir() and neo_files(p))
+    files = neo_files(path)
+    if saved and (subdirs or files):
+        raise ValueError(f"{path}: holds both statistics files (.stats.npz) and Neo runs; "
+                         "give a directory with one kind only")
+    if saved:
+        return [load_statistics(p) for p in saved]
     if subdirs:
         return [load_run(p, segment) for p in subdirs]
-    files = neo_files(path)
     if not files:
-        raise ValueError(f"{path}: no Neo files and no run sub-directories with Neo files")
+        raise ValueError(f"{path}: no Neo files, no statistics files (.stats.npz) and no "
+                         "run sub-directories with Neo files")
     return [load_run(f, segment) for f in files]
 
 

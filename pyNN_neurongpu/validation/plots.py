@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .statistics import METRIC_LABELS, METRICS, padded_spike_times
+from .saved import RASTER_CELLS, RASTER_WINDOW
+from .statistics import METRIC_LABELS, METRICS, analysis_window, padded_spike_times
 
 COLOURS = ("#1f5fa8", "#d9711c")
 
@@ -59,16 +60,17 @@ def distributions_figure(comparison):
     return fig
 
 
-def raster_figure(comparison, window=200.0, cells=100):
+def raster_figure(comparison, window=RASTER_WINDOW, cells=RASTER_CELLS):
     """Spikes of the first run of each simulator: the last `window` ms of the analysis
-    window, the first `cells` neurons of each population."""
+    window, the first `cells` neurons of each population (runs read from statistics files
+    hold no more than the defaults)."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True, squeeze=False)
     options = comparison.options
     for ax, runs, label, colour in zip(axes[0], comparison.runs, comparison.labels, COLOURS):
         data = runs[0]
-        t_stop = data.t_stop if options.t_stop is None else min(options.t_stop, data.t_stop)
-        t0 = max(data.t_start + options.warmup, t_stop - window)
+        t_start, t_stop = analysis_window(data, options)
+        t0 = max(t_start, t_stop - window)
         row, ticks = 0, []
         for name in comparison.populations:
             times = padded_spike_times(data.populations[name][:cells], t0, t_stop)
