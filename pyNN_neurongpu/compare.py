@@ -34,7 +34,7 @@ from .validation.comparison import compare_paths
 from .validation.data import NEO_SUFFIXES, load_run
 from .validation.report import write_html
 from .validation.runner import RunError, run_all
-from .validation.saved import SUFFIX, save_statistics
+from .validation.saved import SUFFIX, StatisticsMismatch, save_statistics
 from .validation.statistics import StatisticsOptions
 
 # command-line option -> StatisticsOptions field; defaults come from StatisticsOptions
@@ -178,7 +178,11 @@ def main(argv=None):
             raise SystemExit(str(error)) from None
         paths = tuple(out / sim for sim in args.simulators)
         labels = tuple(args.simulators)
-    comparison = compare_paths(*paths, labels=labels, options=options, segment=args.segment)
+    try:
+        comparison = compare_paths(*paths, labels=labels, options=options,
+                                   segment=args.segment)
+    except StatisticsMismatch as error:
+        raise SystemExit(f"error: {error}") from None
     out.mkdir(parents=True, exist_ok=True)
     print(comparison.table())
     json_file = comparison.write_json(out / "comparison.json")

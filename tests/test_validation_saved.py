@@ -142,6 +142,10 @@ def test_option_mismatch_raises(tmp_path):
         name = next(iter(change))
         with pytest.raises(ValueError, match=rf"saved with {name}=.*uses {name}="):
             compare_paths(saved_a, neo_b, options=other)
+    both = StatisticsOptions(**{**OPTIONS.as_dict(), "warmup": 0.0, "bin_size": 2.0})
+    with pytest.raises(ValueError, match=r"saved with warmup=200.0, bin_size=5.0, but the "
+                                         r"comparison uses warmup=0.0, bin_size=2.0"):
+        compare_paths(saved_a, neo_b, options=both)
     # saved files that disagree among themselves
     saved_b = _save_side(neo_b, tmp_path / "saved_b", StatisticsOptions(warmup=100.0))
     with pytest.raises(ValueError, match="saved with warmup=100.0"):
@@ -182,7 +186,7 @@ def test_cli_stats_then_files(tmp_path, capsys):
     assert len(images) == 3 and all(img.startswith(b"\x89PNG") for img in images)
     assert "Raster excerpts" in text
     assert sum(len(st) for st in comparison.runs[0][0].populations["E"]) > 0
-    with pytest.raises(ValueError, match="saved with warmup=200.0"):
+    with pytest.raises(SystemExit, match="saved with warmup=200.0"):
         main(["files", str(tmp_path / "stats" / "ours"), str(tmp_path / "nest"),
               "--out", str(out), "--warmup", "100", "--sample", "20"])
     # two runs of the same name into one directory would overwrite each other

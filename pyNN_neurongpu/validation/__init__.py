@@ -12,7 +12,7 @@ from .data import SpikeData, from_blocks, load_run, load_runs, read_blocks
 from .distances import MetricComparison, compare_statistics, ks_distance
 from .report import write_html
 from .runner import output_dir, run_all, run_once, seed
-from .saved import SavedStatistics, load_statistics, save_statistics
+from .saved import SavedStatistics, StatisticsMismatch, load_statistics, save_statistics
 from .statistics import (
     METRICS,
     PopulationStatistics,
@@ -30,5 +30,5 @@ __all__ = [
     "write_html", "output_dir", "run_all", "run_once", "seed", "METRICS",
     "PopulationStatistics", "StatisticsOptions", "correlation_coefficients", "cv_isis",
     "firing_rates", "padded_spike_times", "population_statistics", "SavedStatistics",
-    "load_statistics", "save_statistics",
+    "StatisticsMismatch", "load_statistics", "save_statistics",
 ]

@@ -31,6 +31,10 @@ RASTER_WINDOW = 200.0  # ms
 RASTER_CELLS = 100
 
 
+class StatisticsMismatch(ValueError):
+    """Saved statistics were made with other StatisticsOptions than a comparison's."""
+
+
 @dataclass
 class SavedStatistics:
     """A run read from a statistics file, usable in place of a SpikeData in a comparison:
@@ -118,12 +122,14 @@ def load_statistics(filename):
 
 
 def check_options(saved, options, source="the comparison"):
-    """Raise ValueError naming the first option in which `saved` (a SavedStatistics)
-    differs from `options`."""
-    for field in fields(StatisticsOptions):
-        mine, theirs = getattr(saved.options, field.name), getattr(options, field.name)
-        if mine != theirs:
-            raise ValueError(
-                f"{saved.path or saved.label}: statistics saved with {field.name}={mine}, "
-                f"but {source} uses {field.name}={theirs}; compare with the same statistics "
-                "options, or save the statistics again with these")
+    """Raise StatisticsMismatch (a ValueError) naming every option in which `saved`
+    (a SavedStatistics) differs from `options`."""
+    differ = [f.name for f in fields(StatisticsOptions)
+              if getattr(saved.options, f.name) != getattr(options, f.name)]
+    if differ:
+        def listed(opts):
+            return ", ".join(f"{name}={getattr(opts, name)}" for name in differ)
+        raise StatisticsMismatch(
+            f"{saved.path or saved.label}: statistics saved with {listed(saved.options)}, "
+            f"but {source} uses {listed(options)}; compare with the same statistics "
+            "options, or save the statistics again with these")
