@@ -18,8 +18,9 @@ script; put the script's arguments after ``--`` where their names clash with our
 ``report.html`` into ``--out``.
 
 `stats` computes the statistics of each run (a Neo file, or a directory of Neo files
-making one run) where the data is and writes ``--out/<run label>.stats.npz``, a few MB at
-most, for `files` to compare elsewhere. Statistics files must have been made with the
+making one run) where the data is and writes ``--out/<run label>.stats.npz``, a small
+file (about 1.3 MB for a run of the full-scale microcircuit), for `files` to compare
+elsewhere. Statistics files must have been made with the
 comparison's statistics options (``--warmup`` ...): `files` given none of these options
 takes them from the statistics files; given any, it checks the files against them.
 """

@@ -91,8 +91,7 @@ def save_statistics(data, filename, options=None):
                        f"{i}.rate": s.rate, f"{i}.cv_isi": s.cv_isi, f"{i}.cc": s.cc,
                        f"{i}.raster_counts": keep.sum(axis=1).astype(np.int32),
                        f"{i}.raster_times": times[keep]})
-    with open(filename, "wb") as f:  # savez would append '.npz' to a bare name
-        np.savez_compressed(f, **arrays)
+    np.savez_compressed(filename, **arrays)
     return filename
 
 
