@@ -19,10 +19,10 @@ script; put the script's arguments after ``--`` where their names clash with our
 
 `stats` computes the statistics of each run (a Neo file, or a directory of Neo files
 making one run) where the data is and writes ``--out/<run label>.stats.npz``, a small
-file (1.3 MB for a synthetic run the size of the full-scale microcircuit), for `files` to compare
-elsewhere. Statistics files must have been made with the
-comparison's statistics options (``--warmup`` ...): `files` given none of these options
-takes them from the statistics files; given any, it checks the files against them.
+file (1.3 MB for a synthetic run the size of the full-scale microcircuit), for `files` to
+compare elsewhere. Statistics files must have been made with the comparison's statistics
+options (``--warmup`` ...): `files` given none of these options takes them from the
+statistics files; given any, it checks the files against them.
 """
 
 from __future__ import annotations
