@@ -52,7 +52,9 @@ struct RandomSeq {
             block = philox4x32_10(c0, c1, c2, counter++, key0, key1);
             used = 0;
         }
-        const double u = uniform_from(block.v[used], block.v[used + 1]);
+        // select, not index: a runtime index would put the block in local memory
+        const double u = used == 0 ? uniform_from(block.v[0], block.v[1])
+                                   : uniform_from(block.v[2], block.v[3]);
         used += 2;
         return u;
     }
@@ -132,10 +134,11 @@ __device__ __forceinline__ bool deliver_direct(
     const long long beg = tab.offsets[gid], end = tab.offsets[gid + 1];
     if (end - beg > max_degree) return false;
     const real m = (real)mult;
+    const int now = (int)(step % n_slots);
     for (long long k = beg; k < end; ++k) {
         int target, delay, port;
         tab.get(k, target, delay, port);
-        const int slot = (int)((step + delay) % n_slots);
+        const int slot = now + delay < n_slots ? now + delay : now + delay - n_slots;
         atomicAdd(&ring[((size_t)slot * n_ports + port) * (size_t)n + target], tab.weight[k] * m);
     }
     return true;

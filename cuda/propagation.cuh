@@ -14,11 +14,12 @@ __device__ __forceinline__ void deliver_spike(
     const real m = (real)spk_mult[s];
     const long long end = tab.offsets[gid + 1];
     const long long stride = (long long)sharing * blockDim.x;
+    const int now = (int)(step % n_slots);  // delays < n_slots: no division per synapse
     for (long long k = tab.offsets[gid] + (long long)rank * blockDim.x + threadIdx.x; k < end;
          k += stride) {
         int target, delay, port;
         tab.get(k, target, delay, port);
-        const int slot = (int)((step + delay) % n_slots);
+        const int slot = now + delay < n_slots ? now + delay : now + delay - n_slots;
         atomicAdd(&ring[((size_t)slot * n_ports + port) * (size_t)n + target], tab.weight[k] * m);
     }
 }

@@ -53,12 +53,16 @@ __device__ __forceinline__ bool rkf45_control(real rmax, const real h0, const re
 {
     const real tiny = sizeof(real) == 8 ? (real)2.2250738585072014e-308 : (real)1.17549435e-38f;
     rmax = (rmax > tiny || rmax != rmax) ? rmax : tiny;  // NaN stays NaN, as in NumPy
-    const real r_dec = fmax((real)0.9 / pow(rmax, (real)(1.0 / 5.0)), (real)0.2);
-    const real r_inc = fmin(fmax((real)0.9 / pow(rmax, (real)(1.0 / 6.0)), (real)1.0),
-                            (real)5.0);
     const bool decrease = !(rmax <= (real)1.1);
-    const real h_dec = r_dec * h0;
-    real h_next = decrease ? h_dec : (rmax < (real)0.5 ? r_inc * h0 : h0);
+    // each power only where its factor is used (powers are costly; same values)
+    real h_dec = h0, h_next = h0;
+    if (decrease) {
+        h_dec = fmax((real)0.9 / pow(rmax, (real)(1.0 / 5.0)), (real)0.2) * h0;
+        h_next = h_dec;
+    } else if (rmax < (real)0.5) {
+        h_next = fmin(fmax((real)0.9 / pow(rmax, (real)(1.0 / 6.0)), (real)1.0), (real)5.0)
+            * h0;
+    }
     const bool retry = decrease && h_dec < h0 && (t_new + h_dec != t_new);
     if (decrease && !retry) h_next = h0;
     h = h_next;

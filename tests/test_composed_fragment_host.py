@@ -36,13 +36,13 @@ using std::exp; using std::fabs; using std::fmax; using std::fmin; using std::po
 def _program(model, fields):
     ports = list(model.receptors)
     loads, stores = [], []
-    for k, (name, dtype, writable) in enumerate(fields):
+    for k, (name, dtype, writable, _) in enumerate(fields):
         c = name.replace(".", "__")
         ctype = kernels.c_type(dtype)
         loads.append(f"    {ctype} {c} = (({ctype}*)P[{k}])[i];")
         if writable:
             stores.append(f"    (({ctype}*)P[{k}])[i] = {c};")
-    sizes = ", ".join(str(np.dtype(d).itemsize) for _, d, _ in fields)
+    sizes = ", ".join(str(np.dtype(d).itemsize) for _, d, _, _ in fields)
     inputs = [f"    const real in_{p} = in[{j} * N + i];" for j, p in enumerate(ports)]
     return "\n".join([
         '#include "neurongpu_common.cuh"', '#include "rkf45.cuh"', "#include <cstdio>",

@@ -73,3 +73,22 @@ def test_persistent_kernel_of_all_families_compiles(tmp_path):
 def test_fused_kernel_with_absorbed_poisson_background_compiles(dtype, tmp_path):
     families = [fields_of(name, dtype) + (True,) for name in ("iaf_psc_exp", "iaf_cond_exp")]
     nvcc(kernels.fused_update_source(families, kernels.c_type(dtype)), tmp_path, "background")
+
+
+def test_uniform_parameters_are_read_once_per_warp():
+    """A read-only field with one value for the whole family is read from its first
+    element; one that varies, and every state variable, per neuron."""
+    net = Network(Backend("cpu", "float64"), dt=0.1)
+    group = net.add_neurons("iaf_psc_exp", 4, {"i_offset": np.array([0.1, 0.2, 0.3, 0.4]),
+                                               "tau_m": 15.0}).group
+    group.prepare()
+    fields, _ = kernels.kernel_fields(np, group)
+    flags = {name: (writable, uniform) for name, _, writable, uniform in fields}
+    assert flags["tau_m"] == (False, True)
+    assert flags["i_offset"] == (False, False)
+    assert flags["v"] == (True, False)
+    source = kernels.family_function_source(group.model, fields, "update_0")
+    k = {name: j for j, (name, *_rest) in enumerate(fields)}
+    assert f"const double tau_m = _p{k['tau_m']}[0];" in source
+    assert f"const double i_offset = _p{k['i_offset']}[i];" in source
+    assert f"double v = _p{k['v']}[i];" in source

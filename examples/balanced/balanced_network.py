@@ -40,9 +40,11 @@ IZH_INH = dict(a=0.1, b=0.2, c=-65.0, d=2.0)
 IZH_W = dict(exc=0.12, inh=-0.6, ext=0.9, ext_rate=3000.0)
 
 
-def build_network(sim, n: int, model: str = "adex", seed: int = 1, record: bool = True):
+def build_network(sim, n: int, model: str = "adex", seed: int = 1, record: bool = True,
+                  recurrent: bool = True, drive: bool = True):
     """Create the network on `sim` (a PyNN backend module, after setup()); returns
-    (excitatory, inhibitory) populations."""
+    (excitatory, inhibitory) populations. `recurrent` and `drive` leave out the recurrent
+    connections or the Poisson drive (for profiling)."""
     n_exc = int(round(0.8 * n))
     n_inh = n - n_exc
     if model == "adex":
@@ -66,7 +68,7 @@ def build_network(sim, n: int, model: str = "adex", seed: int = 1, record: bool 
     else:
         raise ValueError(f"unknown model {model!r}")
     rng = connection_rng(sim, seed)
-    for target in (exc, inh):
+    for target in (exc, inh) if recurrent else ():
         sim.Projection(exc, target, sim.FixedNumberPreConnector(K_E, with_replacement=True,
                                                                 rng=rng),
                        sim.StaticSynapse(weight=weights["exc"], delay=DELAY),
@@ -75,8 +77,9 @@ def build_network(sim, n: int, model: str = "adex", seed: int = 1, record: bool 
                                                                 rng=rng),
                        sim.StaticSynapse(weight=weights["inh"], delay=DELAY),
                        receptor_type=receptors[1])
-        drive = sim.Population(target.size, sim.SpikeSourcePoisson(rate=weights["ext_rate"]))
-        sim.Projection(drive, target, sim.OneToOneConnector(),
+    for target in (exc, inh) if drive else ():
+        source = sim.Population(target.size, sim.SpikeSourcePoisson(rate=weights["ext_rate"]))
+        sim.Projection(source, target, sim.OneToOneConnector(),
                        sim.StaticSynapse(weight=weights["ext"], delay=DELAY),
                        receptor_type=receptors[0])
     if record:

@@ -22,6 +22,10 @@ PROPAGATE_BLOCKS_PER_SM = int(os.environ.get("PYNN_NEURONGPU_PROPAGATE_BLOCKS_PE
 FUSE_END_STEP = kernels.env_flag("PYNN_NEURONGPU_FUSE_END_STEP", True)
 # spikes of neurons with at most this many synapses are delivered by the neuron's thread
 DIRECT_MAX_DEGREE = 8
+# register limit of the fused update kernel (0: the compiler's choice): 64 lets four
+# 256-thread blocks share an SM; AdEx at N = 10^6 ran 3.0 s per biological second with it
+# and 3.6 without (H100)
+FUSED_MAX_REGISTERS = int(os.environ.get("PYNN_NEURONGPU_FUSED_MAX_REGISTERS", 64))
 # run whole chunks of steps in one persistent kernel where the network allows it (opt-in:
 # on an H100 it measured no faster than the graph-replayed launches, docs/performance.md)
 PERSISTENT = kernels.env_flag("PYNN_NEURONGPU_PERSISTENT", False)
@@ -388,9 +392,10 @@ class GpuStep:
             source.skip = True
             return
         # the rest of the family runs with the absorbed sources' rates set to 0
-        index = [name for name, _, _ in source.fields].index("lam")
+        index = [field[0] for field in source.fields].index("lam")
         lam = xp.where(absorbed, 0, source.arrays[index]).astype(source.arrays[index].dtype)
         source.arrays[index] = lam
+        source.fields[index] = source.fields[index][:3] + (False,)  # no longer one value
         source.pointers = kernels.pointer_table(self.backend, source.arrays)
 
     def _family_sources(self):
@@ -407,7 +412,8 @@ class GpuStep:
             return
         source = kernels.fused_update_source(self._family_sources(),
                                              kernels.c_type(self.backend.float))
-        self.fused_kernel = kernels.compile_module(source).get_function(kernels.FUSED_KERNEL)
+        self.fused_kernel = kernels.compile_module(source, FUSED_MAX_REGISTERS).get_function(
+            kernels.FUSED_KERNEL)
         records, first = [], 0
         for f in self.fused:
             records.append(f.family_args(first))

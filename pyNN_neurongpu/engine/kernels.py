@@ -45,9 +45,11 @@ def c_type(dtype) -> str:
 def kernel_fields(xp, group):
     """The per-neuron arrays a family's kernel reads and writes, with their names.
 
-    Returns (fields, arrays): fields are (name, dtype, writable) in pointer-table order:
-    parameters, derived quantities (a derived name shadows a parameter of the same
-    name), then state. Scalars among the derived quantities are broadcast.
+    Returns (fields, arrays): fields are (name, dtype, writable, uniform) in pointer-table
+    order: parameters, derived quantities (a derived name shadows a parameter of the same
+    name), then state. Scalars among the derived quantities are broadcast. `uniform`
+    marks a read-only array with one value for the whole family: the kernel reads its
+    first element (one cached load per warp instead of a stream through memory).
     """
     model = group.model
     n = group.size
@@ -55,16 +57,22 @@ def kernel_fields(xp, group):
     for name in model.parameters:
         if name in model.sequence_parameters or name in group.derived:
             continue
-        fields.append((name, group.params[name].dtype, False))
-        arrays.append(group.params[name])
+        arr = group.params[name]
+        fields.append((name, arr.dtype, False, _uniform(xp, arr)))
+        arrays.append(arr)
     for name, value in group.derived.items():
         arr = xp.ascontiguousarray(xp.broadcast_to(xp.asarray(value), (n,)))
-        fields.append((name, arr.dtype, False))
+        fields.append((name, arr.dtype, False, _uniform(xp, arr)))
         arrays.append(arr)
     for name, arr in group.state.items():
-        fields.append((name, arr.dtype, True))
+        fields.append((name, arr.dtype, True, False))
         arrays.append(arr)
     return fields, arrays
+
+
+def _uniform(xp, arr) -> bool:
+    """True if every element equals the first (NaN never does)."""
+    return arr.ndim == 1 and arr.shape[0] > 0 and bool(xp.all(arr == arr[0]))
 
 
 # Per-family launch arguments, read by the fused update kernel from device memory. All
@@ -97,50 +105,58 @@ def family_function_source(model, fields: list[tuple[str, object, bool]], fn_nam
     With `background`, the function also adds the input of Poisson sources absorbed into
     this family (FamilyArgs.bg_*; engine/gpu_step.py); the code is left out otherwise.
 
-    `fields` lists (name, dtype, writable) of every per-neuron array the fragment uses, in
-    the order of the family's pointer table. The fragment (cuda/<model>.cu) sees its fields
-    as local variables, plus `step`, `dt`, `rng` (a RandomSeq for this neuron and step),
-    and, for families with receptor ports, `in_<port>` and `stim_now`; it sets `n_spikes`.
+    `fields` lists (name, dtype, writable[, uniform]) of every per-neuron array the
+    fragment uses, in the order of the family's pointer table (see kernel_fields). The
+    fragment (cuda/<model>.cu) sees its fields as local variables, plus `step`, `dt`,
+    `rng` (a RandomSeq for this neuron and step), and, for families with receptor ports,
+    `in_<port>` and `stim_now`; it sets `n_spikes`.
     """
     ports = list(model.receptors)
-    loads, stores = [], []
-    for k, (name, dtype, writable) in enumerate(fields):
+    pointers, loads, stores = [], [], []
+    for k, (name, dtype, writable, *uniform) in enumerate(fields):
         name = name.replace(".", "__")  # per-receptor names (AMPA.gsyn) as C identifiers
         ctype = c_type(dtype)
         qualifier = "" if writable else "const "
-        loads.append(f"    {qualifier}{ctype} {name} = (({qualifier}{ctype}*)P[{k}])[i];")
+        index = "0" if uniform and uniform[0] and not writable else "i"
+        pointers.append(f"    {qualifier}{ctype}* const _p{k} = ({qualifier}{ctype}*)P[{k}];")
+        loads.append(f"    {qualifier}{ctype} {name} = _p{k}[{index}];")
         if writable:
-            stores.append(f"    (({ctype}*)P[{k}])[i] = {name};")
-    inputs = []
+            stores.append(f"    _p{k}[i] = {name};")
+    inputs, clears = [], []
     if ports:
         inputs.append(f"    real* in = (real*)f.ring + (size_t)(step % f.n_slots) * {len(ports)}"
                       " * f.n;")
         for p, port in enumerate(ports):
             inputs.append(f"    real in_{port} = in[(size_t){p} * f.n + i];")
-            inputs.append(f"    in[(size_t){p} * f.n + i] = 0;")
+            clears.append(f"    in[(size_t){p} * f.n + i] = 0;")
         if background:
             inputs += _background_source(ports)
         inputs.append("    real* stim = (real*)f.stim;")
         inputs.append("    const real stim_now = stim[i];")
-        inputs.append("    stim[i] = 0;")
+        clears.append("    stim[i] = 0;")
     fragment = fragment_source(model)
+    # Every load comes before the first store, so the compiler may issue them all at once
+    # (a store could alias any later load); the slot of the ring buffer read in this step
+    # is cleared at the end (direct delivery never writes to it: delays are >= 1 step).
     lines = [
         f"__device__ __forceinline__ void {fn_name}(const FamilyArgs& f, const int i,",
         "    const long long step, const double dt, const unsigned long long seed,",
         "    const StepArgs& step_args_)",  # not `a`: a model may have a parameter a
         "{",
         "    const unsigned long long* P = (const unsigned long long*)f.P;",
-        "    const int* gids = (const int*)f.gids;",
-        "    RandomSeq rng(seed, (unsigned int)f.stream, (unsigned int)gids[i],",
-        "                  (unsigned long long)step);",
-        *inputs,
+        *pointers,
         *loads,
+        *inputs,
+        "    const int gid = ((const int*)f.gids)[i];",
+        "    RandomSeq rng(seed, (unsigned int)f.stream, (unsigned int)gid,",
+        "                  (unsigned long long)step);",
         "    int n_spikes = 0;",
         "    {",
         fragment,
         "    }",
         *stores,
-        "    if (n_spikes > 0) finish_spike(f, step_args_, i, gids[i], n_spikes, step);",
+        *clears,
+        "    if (n_spikes > 0) finish_spike(f, step_args_, i, gid, n_spikes, step);",
         "}",
     ]
     return "\n".join(lines)
@@ -211,10 +227,11 @@ def fused_update_source(families: list[tuple[object, list]], real: str) -> str:
         "    const int n_fams, const long long* __restrict__ clock, const double dt,",
         "    const unsigned long long seed, const StepArgs* __restrict__ step_args)",
         "{",
-        "    const StepArgs a = *step_args;",
+        # references, not copies: fields are loaded where used (fewer live registers)
+        "    const StepArgs& a = *step_args;",
         "    int k = 0;",
         "    while (k + 1 < n_fams && (long long)blockIdx.x >= fams[k + 1].first_block) ++k;",
-        "    const FamilyArgs f = fams[k];",
+        "    const FamilyArgs& f = fams[k];",
         "    const int i = (int)((blockIdx.x - f.first_block) * blockDim.x + threadIdx.x);",
         "    if (i >= f.n) return;",
         "    const long long step = clock[0];",
@@ -254,11 +271,11 @@ def persistent_source(families: list[tuple[object, list]], real: str) -> str:
         "    const long long first = clock[0];",
         "    for (int s = 0; s < n_steps; ++s) {",
         "    const long long step = first + s;",
-        "    const StepArgs a = step_args[step & 1];",
+        "    const StepArgs& a = step_args[step & 1];",
         "    for (long long vb = blockIdx.x; vb < n_vblocks; vb += gridDim.x) {",
         "    int k = 0;",
         "    while (k + 1 < n_fams && vb >= fams[k + 1].first_block) ++k;",
-        "    const FamilyArgs f = fams[k];",
+        "    const FamilyArgs& f = fams[k];",
         "    const int i = (int)((vb - f.first_block) * blockDim.x + threadIdx.x);",
         "    if (i < f.n) {",
         *dispatch,
@@ -278,10 +295,13 @@ def persistent_source(families: list[tuple[object, list]], real: str) -> str:
 
 
 @functools.cache
-def compile_module(source: str):
-    """Compile CUDA source with NVRTC (cached per source text)."""
+def compile_module(source: str, max_registers: int = 0):
+    """Compile CUDA source with NVRTC (cached per source text and register limit; 0: the
+    compiler's choice)."""
     import cupy
     options = ("-std=c++17", "--fmad=false", f"-I{cuda_dir()}")
+    if max_registers:
+        options += (f"--maxrregcount={int(max_registers)}",)
     return cupy.RawModule(code=source, options=options)
 
 

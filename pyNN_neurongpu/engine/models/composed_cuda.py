@@ -25,7 +25,16 @@ def _lit(x: float) -> str:
 def _rhs(model) -> list[str]:
     adexp = model.membrane is ADEXP
     cap = "v_spike" if adexp else "v_thresh"
-    lines = [
+    # reciprocals once a step, as ComposedNeuron.reciprocals
+    lines = ["const real inv_cm = (real)1 / cm;"]
+    for port, kind in model.ports:
+        P = c_name(port)
+        names = ("tau_rise", "tau_decay") if kind.name == "cond_beta" else ("tau_syn",)
+        lines += [f"const real {P}__inv_{name} = (real)1 / {P}__{name};" for name in names]
+    if adexp:
+        lines += ["const real inv_tau_w = (real)1 / tau_w;",
+                  "const real inv_delta_T = (real)1 / (delta_T > 0 ? delta_T : (real)1);"]
+    lines += [
         "auto rhs = [&](const real* y, real* f) {",
         "    const bool refractory = r > 0;",
         f"    const real vm = refractory ? v_reset : fmin(y[0], {cap});",
@@ -35,13 +44,14 @@ def _rhs(model) -> list[str]:
     for port, kind in model.ports:
         P = c_name(port)
         if kind.name == "cond_exp":
-            lines.append(f"    f[{row}] = -y[{row}] / {P}__tau_syn;")
+            lines.append(f"    f[{row}] = -y[{row}] * {P}__inv_tau_syn;")
             g = row
         else:
-            rise, decay = ((f"{P}__tau_syn", f"{P}__tau_syn") if kind.name == "cond_alpha"
-                           else (f"{P}__tau_rise", f"{P}__tau_decay"))
-            lines.append(f"    f[{row}] = -y[{row}] / {rise};")
-            lines.append(f"    f[{row + 1}] = y[{row}] - y[{row + 1}] / {decay};")
+            rise, decay = ((f"{P}__inv_tau_syn", f"{P}__inv_tau_syn")
+                           if kind.name == "cond_alpha"
+                           else (f"{P}__inv_tau_rise", f"{P}__inv_tau_decay"))
+            lines.append(f"    f[{row}] = -y[{row}] * {rise};")
+            lines.append(f"    f[{row + 1}] = y[{row}] - y[{row + 1}] * {decay};")
             g = row + 1
         lines.append(f"    i_syn = i_syn + y[{g}] * ({P}__e_syn - vm);")
         row += len(kind.components)
@@ -51,14 +61,14 @@ def _rhs(model) -> list[str]:
         lines += [
             f"    const real cap = sizeof(real) == 4 ? {_lit(cap32)} : {_lit(cap64)};",
             "    const bool has_exp = delta_T > 0;",
-            "    const real arg = fmin((vm - v_thresh) / (has_exp ? delta_T : (real)1), cap);",
+            "    const real arg = fmin((vm - v_thresh) * inv_delta_T, cap);",
             "    const real i_spike = has_exp ? g_leak * delta_T * exp(arg) : (real)0;",
             "    dv = dv + i_spike + i_syn - y[1] + i_offset + i_stim;",
-            "    f[1] = (a_uS * (vm - v_rest) - y[1]) / tau_w;",
+            "    f[1] = (a_uS * (vm - v_rest) - y[1]) * inv_tau_w;",
         ]
     else:
         lines.append("    dv = dv + i_syn + i_offset + i_stim;")
-    lines += ["    f[0] = refractory ? (real)0 : dv / cm;", "};"]
+    lines += ["    f[0] = refractory ? (real)0 : dv * inv_cm;", "};"]
     return lines
 
 
