@@ -5,6 +5,7 @@ microcircuit, benchmarks/results/microcircuit_*_full_*.json) against the field's
 """
 
 import json
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -28,11 +29,12 @@ VERSIONS = [
     ("v2", "microcircuit_h100_full_v2.json", "fused family kernel, direct delivery"),
     ("v3", "microcircuit_h100_full_v3.json", "packed recording drain"),
     ("v4", "microcircuit_h100_full_v4.json", "8-byte synapses, counting-sort build"),
+    ("v5", "microcircuit_h100_full_v5.json", "loads before stores, 64 registers"),
 ]
 
 
 def main():
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(9, 5))
     series = {(p, rec): [] for p in ("float64", "float32") for rec in (True, False)}
     for k, (_tag, filename, _) in enumerate(VERSIONS):
         data = json.loads((RESULTS / filename).read_text())["results"]
@@ -53,7 +55,8 @@ def main():
                 ha="right", va="bottom")
     ax.set_yscale("log")
     ax.set_xticks(range(len(VERSIONS)))
-    ax.set_xticklabels([f"{tag}\n{desc}" for tag, _, desc in VERSIONS], fontsize=7)
+    ax.set_xticklabels([f"{tag}\n{textwrap.fill(desc, 24)}" for tag, _, desc in VERSIONS],
+                       fontsize=7)
     ax.set_xlim(-0.3, len(VERSIONS) - 0.5)
     ax.set_ylabel("real-time factor (wall / biological time)")
     ax.set_title("Full-scale PD14 microcircuit on one GPU (H100 unless noted)")

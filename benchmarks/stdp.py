@@ -143,10 +143,10 @@ def main(argv=None):
                   f"run {result['s_per_bio_s']:8.2f} s per bio s  "
                   f"rate {result['exc_rate_hz']:6.2f} Hz  "
                   f"mean E->E weight {result['mean_ee_weight']:.4f}", flush=True)
-    report = {"n": args.n, "k": args.k, "t_ms": args.t, "python": sys.version.split()[0],
-              "results": rows}
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1))
+            report = {"n": args.n, "k": args.k, "t_ms": args.t,
+                      "python": sys.version.split()[0], "results": rows}
+            if args.json:  # after every row, so a run cut short keeps what it measured
+                args.json.write_text(json.dumps(report, indent=1))
     return report
 
 
