@@ -6,6 +6,7 @@ goes NaN on the GPU either."""
 
 import numpy as np
 import pytest
+from test_composed_models import run_blow_up
 from test_engine_gpu_equivalence import run_family
 
 from pyNN_neurongpu.engine import Backend, Network, gpu_available
@@ -76,14 +77,7 @@ def test_adex_several_spikes_per_step_gpu_equals_cpu():
 @pytest.mark.parametrize("family", [composed_family("adexp", [("excitatory", "cond_exp"),
                                                               ("inhibitory", "cond_exp")])])
 def test_adex_float32_blow_up_never_nan_on_gpu(family):
-    net = Network(Backend("gpu", "float32"), dt=0.1)
-    model = MODELS[family]
-    n = net.add_neurons(family, 2, {"delta_T": 0.5, "v_spike": 0.0, "i_offset": [2.0, 0.0]})
-    src = net.add_neurons("spike_source_array", 1, {"spike_times": [np.arange(1.0, 10.0, 1.0)]})
-    net.connect(src.gids, n.gids[1:], 1.0, 1, list(model.receptors)[0])
-    recs = {name: net.record_state(n.group, name, n.local) for name in ("v", "w")}
-    net.record_spikes(n.group, n.local)
-    net.run(100)
+    recs, events = run_blow_up("gpu", family)
     for name, rec in recs.items():
         assert np.all(np.isfinite(rec.data()[1])), name
-    assert set(n.group.spike_recorder.events()[1].tolist()) == {0, 1}
+    assert set(events[1].tolist()) == {0, 1}

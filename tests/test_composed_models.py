@@ -117,6 +117,21 @@ def test_reset_repeats_the_run(sim):
                                   second.analogsignals[0].magnitude)
 
 
+def run_blow_up(device, family):
+    """Two float32 AdEx neurons of `family` made to blow up (delta_T = 0.5 mV, v_spike = 0;
+    one by current, one by conductance input), run for 100 ms on `device`: their v and w
+    recorders and their spike events."""
+    net = Network(Backend(device, "float32"), dt=0.1)
+    model = MODELS[family]
+    n = net.add_neurons(family, 2, {"delta_T": 0.5, "v_spike": 0.0, "i_offset": [2.0, 0.0]})
+    src = net.add_neurons("spike_source_array", 1, {"spike_times": [np.arange(1.0, 10.0, 1.0)]})
+    net.connect(src.gids, n.gids[1:], 1.0, 1, list(model.receptors)[0])
+    recs = {name: net.record_state(n.group, name, n.local) for name in ("v", "w")}
+    net.record_spikes(n.group, n.local)
+    net.run(100)
+    return recs, n.group.spike_recorder.events()
+
+
 @pytest.mark.parametrize("family", [
     EIF_COND_EXP,
     composed_family("adexp", [("AMPA", "cond_beta"), ("GABA", "cond_alpha")]),
@@ -125,17 +140,9 @@ def test_blow_up_in_float32_spikes_and_resets_never_nan(family):
     """delta_T = 0.5 mV with v_spike = 0: exp((v_spike - v_thresh)/delta_T) = exp(100.8)
     overflows float32 (without the guard the run never ends: NaN error estimates), and
     strong conductance input: the neurons spike and are reset, nothing is NaN or inf."""
-    net = Network(Backend("cpu", "float32"), dt=0.1)
-    model = MODELS[family]
-    n = net.add_neurons(family, 2, {"delta_T": 0.5, "v_spike": 0.0, "i_offset": [2.0, 0.0]})
-    src = net.add_neurons("spike_source_array", 1, {"spike_times": [np.arange(1.0, 10.0, 1.0)]})
-    net.connect(src.gids, n.gids[1:], 1.0, 1, list(model.receptors)[0])
-    recs = {name: net.record_state(n.group, name, n.local) for name in ("v", "w")}
-    net.record_spikes(n.group, n.local)
-    net.run(100)
+    recs, (steps, ids, counts) = run_blow_up("cpu", family)
     for name, rec in recs.items():
         assert np.all(np.isfinite(rec.data()[1])), name
-    steps, ids, counts = n.group.spike_recorder.events()
     assert set(ids.tolist()) == {0, 1}
     assert np.all(recs["v"].data()[1] <= 0.0)   # after each step: at or below v_spike
 
