@@ -148,6 +148,15 @@ LIF_PARAMS = dict(tau_m=15.0, cm=0.5, v_rest=-65.0, v_thresh=-52.0, v_reset=-70.
                   tau_refrac=2.0, i_offset=0.45)
 
 
+def conductance_input(sim, cells):
+    """Two spike trains into the 'excitatory' and 'inhibitory' receptors of `cells`."""
+    sources = sim.Population(2, sim.SpikeSourceArray(
+        spike_times=[Sequence(TRAINS[0]), Sequence(TRAINS[2])]))
+    for k, (receptor, weight) in enumerate((("excitatory", 0.03), ("inhibitory", 0.08))):
+        sim.Projection(sources[k:k + 1], cells, sim.AllToAllConnector(),
+                       sim.StaticSynapse(weight=weight, delay=1.5), receptor_type=receptor)
+
+
 def run_equivalent(sim, composed, kind, exc, inh):
     """composed=True: PointNeuron(membrane, excitatory=..., inhibitory=...); False:
     the equivalent standard (or NEST-native) cell type."""
@@ -177,11 +186,7 @@ def run_equivalent(sim, composed, kind, exc, inh):
                                  tau_syn_I=inh["tau_syn"], e_rev_I=inh["e_syn"], **LIF_PARAMS)
     cells = sim.Population(n, cell_type)
     cells.initialize(v=-65.0)
-    sources = sim.Population(2, sim.SpikeSourceArray(
-        spike_times=[Sequence(TRAINS[0]), Sequence(TRAINS[2])]))
-    for k, (receptor, weight) in enumerate((("excitatory", 0.03), ("inhibitory", 0.08))):
-        sim.Projection(sources[k:k + 1], cells, sim.AllToAllConnector(),
-                       sim.StaticSynapse(weight=weight, delay=1.5), receptor_type=receptor)
+    conductance_input(sim, cells)
     return results(sim, cells, ["v"])
 
 
@@ -211,11 +216,7 @@ def test_lif_cond_beta_matches_nest_iaf_cond_beta(sim, nest_sim):
                                               excitatory=sim.CondBetaPostSynapticResponse(**exc),
                                               inhibitory=sim.CondBetaPostSynapticResponse(**inh)))
     cells.initialize(v=-65.0)
-    sources = sim.Population(2, sim.SpikeSourceArray(
-        spike_times=[Sequence(TRAINS[0]), Sequence(TRAINS[2])]))
-    for k, (receptor, weight) in enumerate((("excitatory", 0.03), ("inhibitory", 0.08))):
-        sim.Projection(sources[k:k + 1], cells, sim.AllToAllConnector(),
-                       sim.StaticSynapse(weight=weight, delay=1.5), receptor_type=receptor)
+    conductance_input(sim, cells)
     (ours,), signals = results(sim, cells, ["v"])
 
     nest.ResetKernel()
