@@ -98,14 +98,14 @@ def fragment_source(model) -> str:
     return generate() if generate is not None else read_source(f"{model.name}.cu")
 
 
-def family_function_source(model, fields: list[tuple[str, object, bool]], fn_name: str,
+def family_function_source(model, fields: list[tuple[str, object, bool, bool]], fn_name: str,
                            background: bool = False) -> str:
     """A device function that advances neuron `i` of a family `model` by one step.
 
     With `background`, the function also adds the input of Poisson sources absorbed into
     this family (FamilyArgs.bg_*; engine/gpu_step.py); the code is left out otherwise.
 
-    `fields` lists (name, dtype, writable[, uniform]) of every per-neuron array the
+    `fields` lists (name, dtype, writable, uniform) of every per-neuron array the
     fragment uses, in the order of the family's pointer table (see kernel_fields). The
     fragment (cuda/<model>.cu) sees its fields as local variables, plus `step`, `dt`,
     `rng` (a RandomSeq for this neuron and step), and, for families with receptor ports,
@@ -113,11 +113,11 @@ def family_function_source(model, fields: list[tuple[str, object, bool]], fn_nam
     """
     ports = list(model.receptors)
     pointers, loads, stores = [], [], []
-    for k, (name, dtype, writable, *uniform) in enumerate(fields):
+    for k, (name, dtype, writable, uniform) in enumerate(fields):
         name = name.replace(".", "__")  # per-receptor names (AMPA.gsyn) as C identifiers
         ctype = c_type(dtype)
         qualifier = "" if writable else "const "
-        index = "0" if uniform and uniform[0] and not writable else "i"
+        index = "0" if uniform else "i"
         pointers.append(f"    {qualifier}{ctype}* const _p{k} = ({qualifier}{ctype}*)P[{k}];")
         loads.append(f"    {qualifier}{ctype} {name} = _p{k}[{index}];")
         if writable:
