@@ -9,7 +9,7 @@ import pytest
 from test_composed_models import run_blow_up
 from test_engine_gpu_equivalence import run_family
 
-from pyNN_neurongpu.engine import Backend, Network, gpu_available
+from pyNN_neurongpu.engine import Backend, Network, gpu_available, kernels
 from pyNN_neurongpu.engine.models import MODELS, composed_family
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not gpu_available(), reason="no CUDA GPU")]
@@ -81,3 +81,44 @@ def test_adex_float32_blow_up_never_nan_on_gpu(family):
     for name, rec in recs.items():
         assert np.all(np.isfinite(rec.data()[1])), name
     assert set(events[1].tolist()) == {0, 1}
+
+
+def _run_pooled(precision, pool, per_thread, monkeypatch):
+    """700 AdEx neurons (more than a block's threads, so threads take further neurons from
+    their block's pool), spike-array input on both receptors, varied drive."""
+    monkeypatch.setattr(kernels, "POOL", pool)
+    monkeypatch.setenv("PYNN_NEURONGPU_POOL_PER_THREAD", str(per_thread))
+    rng = np.random.default_rng(11)
+    net = Network(Backend("gpu", precision, seed=5), dt=0.1)
+    n = 700
+    trains = [np.sort(rng.uniform(1.0, 300.0, 40)).round(1) for _ in range(30)]
+    src = net.add_neurons("spike_source_array", len(trains), {"spike_times": trains})
+    family = composed_family("adexp", [("AMPA", "cond_beta"), ("GABA", "cond_beta")])
+    nrn = net.add_neurons(family, n, {"i_offset": rng.uniform(0.0, 0.9, n)})
+    for port, w in (("AMPA", 0.02), ("GABA", 0.01)):
+        pre = rng.integers(0, len(trains), 6000) + src.gid_start
+        post = rng.integers(0, n, 6000) + nrn.gid_start
+        net.connect(pre, post, np.full(6000, w), rng.integers(1, 20, 6000), port)
+    rec = net.record_state(nrn.group, "v", nrn.local)
+    net.record_spikes(nrn.group, nrn.local)
+    net.run(300)
+    state = {k: net.backend.to_host(v) for k, v in nrn.group.state.items()}
+    return nrn.group.spike_recorder.events(), rec.data()[1], state
+
+
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+@pytest.mark.parametrize("per_thread", [2, 5])
+def test_pooled_update_equals_one_neuron_per_thread(precision, per_thread, monkeypatch):
+    """Stepping neurons from a block's pool (kernels.POOL) changes which thread updates a
+    neuron, never the result: the same spikes, traces and state, bit for bit."""
+    pooled = _run_pooled(precision, True, per_thread, monkeypatch)
+    plain = _run_pooled(precision, False, per_thread, monkeypatch)
+    (p_steps, p_ids, p_counts), p_v, p_state = pooled
+    (q_steps, q_ids, q_counts), q_v, q_state = plain
+    assert p_steps.size > 100 and np.unique(p_ids).size > 50
+    np.testing.assert_array_equal(p_steps, q_steps)
+    np.testing.assert_array_equal(p_ids, q_ids)
+    np.testing.assert_array_equal(p_counts, q_counts)
+    np.testing.assert_array_equal(p_v, q_v)
+    for name in p_state:
+        np.testing.assert_array_equal(p_state[name], q_state[name], err_msg=name)

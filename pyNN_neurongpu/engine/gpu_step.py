@@ -91,15 +91,17 @@ class _Family:
         self.pointers = kernels.pointer_table(backend, arrays)
         self.stream_id = runner.stream_id(group.model.name)
 
-    def family_args(self, first_block: int):
-        """This family's record of the fused kernel's argument table."""
+    def family_args(self, first_block: int, per_block: int):
+        """This family's record of the fused kernel's argument table: its blocks start at
+        `first_block`, each serving `per_block` neurons."""
         ptr = {"P": self.pointers, "ring": self.ring, "stim": self.stim, "gids": self.gids,
                "recorded": self.recorded, "rec_count": self.rec_count,
                "rec_step": self.rec_step, "rec_local": self.rec_local,
                "rec_mult": self.rec_mult}
         values = {name: arr.data.ptr for name, arr in ptr.items()}
         values.update(n=self.n, n_slots=self.n_slots, rec_capacity=self.rec_capacity,
-                      stream=self.stream_id, first_block=first_block, bg_stream=0)
+                      stream=self.stream_id, first_block=first_block, bg_stream=0,
+                      per_block=per_block)
         for name in _BACKGROUND_FIELDS:
             values[f"bg_{name}"] = 0
         if self.background is not None:
@@ -414,15 +416,36 @@ class GpuStep:
                                              kernels.c_type(self.backend.float))
         self.fused_kernel = kernels.compile_module(source, FUSED_MAX_REGISTERS).get_function(
             kernels.FUSED_KERNEL)
+        per_thread = self._pool_neurons_per_thread()
         records, first = [], 0
         for f in self.fused:
-            records.append(f.family_args(first))
-            first += kernels.blocks_for(f.n)
+            per_block = kernels.neurons_per_block(f.group.model, per_thread)
+            records.append(f.family_args(first, per_block))
+            first += kernels.blocks_for(f.n, per_block)
         self.fused_blocks = first
         self.family_table = xp.asarray(np.array(records, dtype=kernels.FAMILY_ARGS_DTYPE)
                                        .view(np.uint8))
         self.step_args = xp.asarray(np.array([self._step_args()], dtype=kernels.STEP_ARGS_DTYPE)
                                     .view(np.uint8))
+
+    def _pool_neurons_per_thread(self) -> int:
+        """Neurons per thread of the pooled families (kernels.POOL): as many as make their
+        blocks one wave of resident blocks of the fused kernel (a block's pool evens out
+        its threads' work; more blocks than fit at once would leave a last, partial wave)."""
+        n = sum(f.n for f in self.fused if kernels.pooled(f.group.model))
+        if not n:
+            return 1
+        fixed = int(os.environ.get("PYNN_NEURONGPU_POOL_PER_THREAD", 0))
+        if fixed > 0:
+            return fixed
+        cupy = self.cupy
+        try:
+            per_sm = cupy.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(
+                self.fused_kernel.kernel.ptr, kernels.THREADS, 0)
+        except Exception:  # noqa: BLE001 - any failure: assume one resident block per SM
+            per_sm = 1
+        resident = max(1, int(per_sm)) * cupy.cuda.Device().attributes["MultiProcessorCount"]
+        return int(min(64, max(1, -(-n // (kernels.THREADS * resident)))))
 
     def _step_args(self):
         """The spike list, and the table for direct delivery of low-degree spikes: possible

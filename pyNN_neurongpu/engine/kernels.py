@@ -80,7 +80,7 @@ def _uniform(xp, arr) -> bool:
 FAMILY_ARGS_FIELDS = ("P", "n", "ring", "n_slots", "stim", "gids", "recorded", "rec_count",
                       "rec_step", "rec_local", "rec_mult", "rec_capacity", "stream",
                       "first_block", "bg_lam", "bg_weight", "bg_port", "bg_delay", "bg_first",
-                      "bg_last", "bg_gid", "bg_stream")
+                      "bg_last", "bg_gid", "bg_stream", "per_block")
 _POINTER_FIELDS = {"P", "ring", "stim", "gids", "recorded", "rec_count", "rec_step",
                    "rec_local", "rec_mult", "bg_lam", "bg_weight", "bg_port", "bg_delay",
                    "bg_first", "bg_last", "bg_gid"}
@@ -162,6 +162,97 @@ def family_function_source(model, fields: list[tuple[str, object, bool, bool]], 
     return "\n".join(lines)
 
 
+# Families integrated in RKF45 sub-steps (fragment_parts) are "pooled": the threads of a
+# block share a pool of per_block neurons and step one attempted sub-step at a time, each
+# taking the pool's next neuron as soon as its own has finished the time step. Neurons
+# need different numbers of attempts (AdEx: 4 for most, 10 and more near a spike), and a
+# warp of one neuron per thread runs as long as its slowest neuron (74% of the lanes busy
+# at N = 10^6); PYNN_NEURONGPU_POOL=0 gives every thread one neuron.
+POOL = os.environ.get("PYNN_NEURONGPU_POOL", "1").lower() not in ("0", "false", "no", "off")
+# the fast RKF45 arithmetic (fused multiply-adds, cheaper error ratios and step factors)
+# in the families whose GPU results already differ from the reference engine in the last
+# bit (cuda/rkf45.cuh, NEURONGPU_FAST_RK); PYNN_NEURONGPU_FAST_RK=0: the reference's
+FAST_RK = os.environ.get("PYNN_NEURONGPU_FAST_RK", "1").lower() not in ("0", "false", "no",
+                                                                            "off")
+
+
+def pooled(model) -> bool:
+    """True if the family's kernel steps neurons from a block-wide pool (see POOL)."""
+    parts = getattr(model, "fragment_parts", None)
+    return POOL and parts is not None and parts() is not None
+
+
+def _pooled_function_source(model, fields, fn_name: str, background: bool = False) -> str:
+    """As family_function_source, for a pooled family: the device function advances the
+    neurons first..end-1 with the block's other threads, one attempted sub-step at a time
+    (the model's fragment_parts), taking neurons from the shared counter `pool`."""
+    parts = model.fragment_parts()
+    ports = list(model.receptors)
+    pointers, declarations, loads, stores = [], [], [], []
+    for k, (name, dtype, writable, uniform) in enumerate(fields):
+        name = name.replace(".", "__")
+        ctype = c_type(dtype)
+        qualifier = "" if writable else "const "
+        pointers.append(f"    {qualifier}{ctype}* const _p{k} = ({qualifier}{ctype}*)P[{k}];")
+        if uniform:
+            declarations.append(f"    const {ctype} {name} = _p{k}[0];")
+            continue
+        declarations.append(f"    {ctype} {name};")
+        loads.append(f"            {name} = _p{k}[i];")
+        if writable:
+            stores.append(f"            _p{k}[i] = {name};")
+    inputs, clears = [], []
+    if ports:
+        declarations.append(f"    real* const in = (real*)f.ring + (size_t)(step % f.n_slots) *"
+                            f" {len(ports)} * f.n;")
+        declarations.append("    real* const stim = (real*)f.stim;")
+        declarations += [f"    real in_{port};" for port in ports] + ["    real stim_now;"]
+        for p, port in enumerate(ports):
+            inputs.append(f"            in_{port} = in[(size_t){p} * f.n + i];")
+            clears.append(f"            in[(size_t){p} * f.n + i] = 0;")
+        if background:
+            inputs += ["        " + line for line in _background_source(ports)]
+        inputs.append("            stim_now = stim[i];")
+        clears.append("            stim[i] = 0;")
+    lines = [
+        f"__device__ __forceinline__ void {fn_name}(const FamilyArgs& f, const int first,",
+        "    const int end, const long long step, const double dt,",
+        "    const unsigned long long seed, const StepArgs& step_args_, int* const pool)",
+        "{",
+        "    const unsigned long long* P = (const unsigned long long*)f.P;",
+        *pointers,
+        *declarations,
+        "    int n_spikes;",
+        "    {",
+        parts["declare"],
+        "    int i = first + (int)threadIdx.x;",
+        "    bool fresh = true;",
+        "    while (true) {",
+        "        if (fresh) {",
+        "            if (i >= end) break;",
+        *loads,
+        *inputs,
+        "            n_spikes = 0;",
+        parts["begin"],
+        "            fresh = false;",
+        "        }",
+        parts["attempt"],
+        f"        if ({parts['done']}) {{",
+        parts["end"],
+        *stores,
+        *clears,
+        "            if (n_spikes > 0)",
+        "                finish_spike(f, step_args_, i, ((const int*)f.gids)[i], n_spikes, step);",
+        "            i = first + atomicAdd(pool, 1);",
+        "            fresh = true;",
+        "        }",
+        "    }",
+        "    }",
+        "}",
+    ]
+    return "\n".join(lines)
+
+
 def _background_source(ports) -> list[str]:
     """Code adding an absorbed Poisson source's input (FamilyArgs.bg_*; gpu_step.py): the
     count the source would have drawn at emission step ``step - delay``, from the same
@@ -197,19 +288,39 @@ FUSED_KERNEL = "update_families"
 
 
 def _family_functions(families):
-    """The per-family device functions and the dispatch on family index `k`."""
-    functions, dispatch = [], []
+    """The per-family device functions and the dispatch on family index `k` of (virtual)
+    block `vb` (FamilyArgs.first_block; each block serves per_block neurons)."""
+    functions = []
+    dispatch = ["    const FamilyArgs& f = fams[k];",
+                "    const long long first = (vb - f.first_block) * f.per_block;",
+                "    const int end = (int)(first + f.per_block < f.n ? first + f.per_block"
+                " : f.n);",
+                "    const int i = (int)first + (int)threadIdx.x;"]
     for k, (model, fields, *background) in enumerate(families):
         fn = f"update_{k}_{model.name}"
-        functions.append(family_function_source(model, fields, fn, *background))
         keyword = "if" if k == 0 else "else if"
-        dispatch.append(f"    {keyword} (k == {k}) {fn}(f, i, step, dt, seed, a);")
+        if pooled(model):
+            functions.append(_pooled_function_source(model, fields, fn, *background))
+            dispatch.append(f"    {keyword} (k == {k}) {fn}(f, (int)first, end, step, dt, seed,"
+                            " a, &pool);")
+        else:
+            functions.append(family_function_source(model, fields, fn, *background))
+            dispatch.append(f"    {keyword} (k == {k}) {{ if (i < end) {fn}(f, i, step, dt,"
+                            " seed, a); }")
     return functions, dispatch
 
 
+def neurons_per_block(model, per_thread: int) -> int:
+    """Neurons a block of the fused kernel updates: THREADS, or THREADS * per_thread for a
+    pooled family."""
+    return THREADS * max(1, int(per_thread)) if pooled(model) else THREADS
+
+
 def _prelude(real: str) -> list[str]:
-    return [f"#define NEURONGPU_REAL {real}", '#include "neurongpu_common.cuh"',
-            '#include "rkf45.cuh"', _FAMILY_ARGS_STRUCT, '#include "step_args.cuh"']
+    return [f"#define NEURONGPU_REAL {real}",
+            f"#define NEURONGPU_FAST_RK {'true' if FAST_RK else 'false'}",
+            '#include "neurongpu_common.cuh"', '#include "rkf45.cuh"', _FAMILY_ARGS_STRUCT,
+            '#include "step_args.cuh"']
 
 
 def fused_update_source(families: list[tuple[object, list]], real: str) -> str:
@@ -229,11 +340,12 @@ def fused_update_source(families: list[tuple[object, list]], real: str) -> str:
         "{",
         # references, not copies: fields are loaded where used (fewer live registers)
         "    const StepArgs& a = *step_args;",
+        "    __shared__ int pool;  // the next neuron of a pooled family's block",
+        "    if (threadIdx.x == 0) pool = blockDim.x;",
+        "    __syncthreads();",
+        "    const long long vb = blockIdx.x;",
         "    int k = 0;",
-        "    while (k + 1 < n_fams && (long long)blockIdx.x >= fams[k + 1].first_block) ++k;",
-        "    const FamilyArgs& f = fams[k];",
-        "    const int i = (int)((blockIdx.x - f.first_block) * blockDim.x + threadIdx.x);",
-        "    if (i >= f.n) return;",
+        "    while (k + 1 < n_fams && vb >= fams[k + 1].first_block) ++k;",
         "    const long long step = clock[0];",
         *dispatch,
         "}",
@@ -268,18 +380,18 @@ def persistent_source(families: list[tuple[object, list]], real: str) -> str:
         "    const int n_tables, const SamplerArgs* __restrict__ samplers,",
         "    const int n_samplers, const int n_steps, unsigned int* __restrict__ bar)",
         "{",
-        "    const long long first = clock[0];",
+        "    const long long first_step = clock[0];",
+        "    __shared__ int pool;  // the next neuron of a pooled family's block",
         "    for (int s = 0; s < n_steps; ++s) {",
-        "    const long long step = first + s;",
+        "    const long long step = first_step + s;",
         "    const StepArgs& a = step_args[step & 1];",
         "    for (long long vb = blockIdx.x; vb < n_vblocks; vb += gridDim.x) {",
+        "    __syncthreads();  // every thread is done with the previous block's pool",
+        "    if (threadIdx.x == 0) pool = blockDim.x;",
+        "    __syncthreads();",
         "    int k = 0;",
         "    while (k + 1 < n_fams && vb >= fams[k + 1].first_block) ++k;",
-        "    const FamilyArgs& f = fams[k];",
-        "    const int i = (int)((vb - f.first_block) * blockDim.x + threadIdx.x);",
-        "    if (i < f.n) {",
         *dispatch,
-        "    }",
         "    }",
         "    grid_barrier(bar, gridDim.x);",
         "    sample_phase(samplers, n_samplers, step);",
@@ -288,7 +400,7 @@ def persistent_source(families: list[tuple[object, list]], real: str) -> str:
         "        *(int*)step_args[(step + 1) & 1].spk_count = 0;",
         "    grid_barrier(bar, gridDim.x);",
         "    }",
-        "    if (blockIdx.x == 0 && threadIdx.x == 0) clock[0] = first + n_steps;",
+        "    if (blockIdx.x == 0 && threadIdx.x == 0) clock[0] = first_step + n_steps;",
         "}",
     ]
     return "\n".join(lines)

@@ -396,6 +396,11 @@ class ComposedNeuron(NeuronModel):
         from .composed_cuda import fragment
         return fragment(self)
 
+    def fragment_parts(self) -> dict[str, str] | None:
+        """The CUDA update in pieces, one RKF45 attempt at a time (None: exact families)."""
+        from .composed_cuda import fragment_parts
+        return fragment_parts(self)
+
 
 def composed_family(membrane: str, receptors) -> str:
     """Register (once) the family of a composition and return its name.

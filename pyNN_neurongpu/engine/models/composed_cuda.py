@@ -22,19 +22,32 @@ def _lit(x: float) -> str:
     return f"(real){float(x)!r}"
 
 
-def _rhs(model) -> list[str]:
-    adexp = model.membrane is ADEXP
-    cap = "v_spike" if adexp else "v_thresh"
-    # reciprocals once a step, as ComposedNeuron.reciprocals
-    lines = ["const real inv_cm = (real)1 / cm;"]
+def _reciprocals(model) -> list[tuple[str, str]]:
+    """(name, expression) of the reciprocals taken once a neuron-step, as
+    ComposedNeuron.reciprocals."""
+    out = [("inv_cm", "(real)1 / cm")]
     for port, kind in model.ports:
         P = c_name(port)
         names = ("tau_rise", "tau_decay") if kind.name == "cond_beta" else ("tau_syn",)
-        lines += [f"const real {P}__inv_{name} = (real)1 / {P}__{name};" for name in names]
-    if adexp:
-        lines += ["const real inv_tau_w = (real)1 / tau_w;",
-                  "const real inv_delta_T = (real)1 / (delta_T > 0 ? delta_T : (real)1);"]
-    lines += [
+        out += [(f"{P}__inv_{name}", f"(real)1 / {P}__{name}") for name in names]
+    if model.membrane is ADEXP:
+        out += [("inv_tau_w", "(real)1 / tau_w"),
+                ("inv_delta_T", "(real)1 / (delta_T > 0 ? delta_T : (real)1)")]
+    return out
+
+
+def _rhs(model) -> list[str]:
+    """The right-hand side as a lambda (declared once; it reads the neuron's variables by
+    reference)."""
+    adexp = model.membrane is ADEXP
+    cap = "v_spike" if adexp else "v_thresh"
+
+    def mad(a, b, c):
+        # AdEx: fused where the kernel takes the fast RKF45 forms (rkf45.cuh); mad<false>
+        # and the plain expression round the same
+        return f"mad<NEURONGPU_FAST_RK>({a}, {b}, {c})" if adexp else f"{c} + {a} * {b}"
+
+    lines = [
         "auto rhs = [&](const real* y, real* f) {",
         "    const bool refractory = r > 0;",
         f"    const real vm = refractory ? v_reset : fmin(y[0], {cap});",
@@ -51,11 +64,15 @@ def _rhs(model) -> list[str]:
                            if kind.name == "cond_alpha"
                            else (f"{P}__inv_tau_rise", f"{P}__inv_tau_decay"))
             lines.append(f"    f[{row}] = -y[{row}] * {rise};")
-            lines.append(f"    f[{row + 1}] = y[{row}] - y[{row + 1}] * {decay};")
+            if adexp:
+                lines.append(f"    f[{row + 1}] = {mad(f'-y[{row + 1}]', decay, f'y[{row}]')};")
+            else:
+                lines.append(f"    f[{row + 1}] = y[{row}] - y[{row + 1}] * {decay};")
             g = row + 1
-        lines.append(f"    i_syn = i_syn + y[{g}] * ({P}__e_syn - vm);")
+        lines.append(f"    i_syn = {mad(f'y[{g}]', f'({P}__e_syn - vm)', 'i_syn')};")
         row += len(kind.components)
-    lines.append("    real dv = -g_leak * (vm - v_rest);")
+    if not adexp:
+        lines.append("    real dv = -g_leak * (vm - v_rest);")
     if adexp:
         cap32, cap64 = EXP_ARG_CAP[np.dtype(np.float32)], EXP_ARG_CAP[np.dtype(np.float64)]
         lines += [
@@ -63,8 +80,9 @@ def _rhs(model) -> list[str]:
             "    const bool has_exp = delta_T > 0;",
             "    const real arg = fmin((vm - v_thresh) * inv_delta_T, cap);",
             "    const real i_spike = has_exp ? g_leak * delta_T * exp(arg) : (real)0;",
-            "    dv = dv + i_spike + i_syn - y[1] + i_offset + i_stim;",
-            "    f[1] = (a_uS * (vm - v_rest) - y[1]) * inv_tau_w;",
+            f"    const real dv = {mad('-g_leak', '(vm - v_rest)', 'i_spike')} + i_syn - y[1]"
+            " + i_offset + i_stim;",
+            f"    f[1] = {mad('a_uS', '(vm - v_rest)', '-y[1]')} * inv_tau_w;",
         ]
     else:
         lines.append("    dv = dv + i_syn + i_offset + i_stim;")
@@ -99,21 +117,28 @@ def _exact(model) -> str:
     return "\n".join(lines)
 
 
-def fragment(model) -> str:
-    """CUDA statements that advance one neuron of `model` by one step."""
+def fragment_parts(model) -> dict[str, str] | None:
+    """The update of one neuron as pieces, for kernels that step a neuron one RKF45
+    attempt at a time (kernels.py, pooled families): ``declare`` (once per thread),
+    ``begin`` (a neuron's step starts), ``attempt`` (one attempted sub-step), ``done`` (an
+    expression: the step is complete), ``end`` (the step's bookkeeping). None for the
+    exactly integrated families (no sub-steps)."""
     if model.exact:
-        return _exact(model)
+        return None
     n = len(model.components)
     names = [c_name(c) for c in model.components]
     scales = [_NEST_SCALE[u] for u in model.component_units]
     adexp = model.membrane is ADEXP
-    lines = [f"// {model.name}: generated from engine/models/composed.py",
-             "int r = refrac;",
-             f"real y[{n}] = {{{', '.join(names)}}};"]
-    lines += _rhs(model)
+    reciprocals = _reciprocals(model)
+    declare = [f"// {model.name}: generated from engine/models/composed.py",
+               "int r;", f"real y[{n}];", f"Rkf45Run<{n}> run;"]
+    declare += [f"real {name};" for name, _ in reciprocals]
+    declare += _rhs(model)
+    begin = ["r = refrac;"] + [f"y[{k}] = {name};" for k, name in enumerate(names)]
+    begin += [f"{name} = {expr};" for name, expr in reciprocals]
     if adexp:
-        lines += [
-            "int spikes = 0;",
+        declare += [
+            "int spikes;",
             "auto event = [&](real* y) -> bool {",
             "    if (r > 0) {",
             "        y[0] = v_reset;",
@@ -129,21 +154,36 @@ def fragment(model) -> str:
             "    return false;",
             "};",
             f"const real scale[{n}] = {{{', '.join(_lit(s) for s in scales)}}};",
-            f"rkf45_step_events<{n}>(rhs, event, y, h_int, (real)dt, scale,"
-            f" integration_tolerance, {_lit(ADEXP_FIRST_SUBSTEP)});",
         ]
-        lines += [f"{name} = y[{k}];" for k, name in enumerate(names)]
-        lines += ["if (r > 0) r -= 1;", "refrac = r;"]
-        lines += _inputs(model)
-        lines += ["i_stim = stim_now;", "n_spikes = spikes;"]
+        first = _lit(ADEXP_FIRST_SUBSTEP)
+        begin += ["spikes = 0;",
+                  f"rkf45_begin<{n}>(rhs, y, h_int, {first} < (real)dt ? {first} : (real)dt,"
+                  " run);"]
+        attempt = (f"rkf45_attempt_events<{n}, NEURONGPU_FAST_RK>(rhs, event, y, h_int,"
+                   " (real)dt, scale, integration_tolerance, run);")
+        end = [f"{name} = y[{k}];" for k, name in enumerate(names)]
+        end += ["if (r > 0) r -= 1;", "refrac = r;"]
+        end += _inputs(model)
+        end += ["i_stim = stim_now;", "n_spikes = spikes;"]
     else:
         atol = [_LIF_COND_TOLERANCE * s for s in scales]
-        lines += [f"const real atol[{n}] = {{{', '.join(_lit(a) for a in atol)}}};",
-                  f"rkf45_step<{n}>(rhs, y, h_int, (real)dt, atol);"]
-        lines += [f"{name} = y[{k}];" for k, name in enumerate(names)]
-        lines += ["if (r > 0) {", "    refrac -= 1;", "    v = v_reset;",
-                  "} else if (v >= v_thresh) {", "    refrac = ref_steps;", "    v = v_reset;",
-                  "    n_spikes = 1;", "}"]
-        lines += _inputs(model)
-        lines.append("i_stim = stim_now;")
-    return "\n".join(lines)
+        declare.append(f"const real atol[{n}] = {{{', '.join(_lit(a) for a in atol)}}};")
+        begin.append(f"rkf45_begin<{n}>(rhs, y, h_int, (real)dt, run);")
+        attempt = f"rkf45_attempt_atol<{n}>(rhs, y, h_int, (real)dt, atol, run);"
+        end = [f"{name} = y[{k}];" for k, name in enumerate(names)]
+        end += ["if (r > 0) {", "    refrac -= 1;", "    v = v_reset;",
+                "} else if (v >= v_thresh) {", "    refrac = ref_steps;", "    v = v_reset;",
+                "    n_spikes = 1;", "}"]
+        end += _inputs(model)
+        end.append("i_stim = stim_now;")
+    return {"declare": "\n".join(declare), "begin": "\n".join(begin), "attempt": attempt,
+            "done": "run.done((real)dt)", "end": "\n".join(end)}
+
+
+def fragment(model) -> str:
+    """CUDA statements that advance one neuron of `model` by one step."""
+    if model.exact:
+        return _exact(model)
+    parts = fragment_parts(model)
+    return "\n".join([parts["declare"], parts["begin"],
+                      f"while (!({parts['done']})) {{", parts["attempt"], "}", parts["end"]])
