@@ -94,7 +94,11 @@ def _run_pooled(precision, pool, per_thread, monkeypatch):
     trains = [np.sort(rng.uniform(1.0, 300.0, 40)).round(1) for _ in range(30)]
     src = net.add_neurons("spike_source_array", len(trains), {"spike_times": trains})
     family = composed_family("adexp", [("AMPA", "cond_beta"), ("GABA", "cond_beta")])
-    nrn = net.add_neurons(family, n, {"i_offset": rng.uniform(0.0, 0.9, n)})
+    # cm and one time constant per neuron, the others one value for the family: both
+    # kinds of reciprocal (kernels._pooled_function_source)
+    nrn = net.add_neurons(family, n, {"i_offset": rng.uniform(0.0, 0.9, n),
+                                      "cm": rng.uniform(0.2, 0.3, n),
+                                      "AMPA.tau_decay": rng.uniform(1.5, 3.0, n)})
     for port, w in (("AMPA", 0.02), ("GABA", 0.01)):
         pre = rng.integers(0, len(trains), 6000) + src.gid_start
         post = rng.integers(0, n, 6000) + nrn.gid_start

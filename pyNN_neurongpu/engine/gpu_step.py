@@ -22,10 +22,20 @@ PROPAGATE_BLOCKS_PER_SM = int(os.environ.get("PYNN_NEURONGPU_PROPAGATE_BLOCKS_PE
 FUSE_END_STEP = kernels.env_flag("PYNN_NEURONGPU_FUSE_END_STEP", True)
 # spikes of neurons with at most this many synapses are delivered by the neuron's thread
 DIRECT_MAX_DEGREE = 8
-# register limit of the fused update kernel (0: the compiler's choice): 64 lets four
-# 256-thread blocks share an SM; AdEx at N = 10^6 ran 3.0 s per biological second with it
-# and 3.6 without (H100)
-FUSED_MAX_REGISTERS = int(os.environ.get("PYNN_NEURONGPU_FUSED_MAX_REGISTERS", 64))
+# register limit of the fused update kernel (0: the compiler's choice; unset: 64, or 80
+# with a pooled family). 64 lets four 256-thread blocks share an SM: AdEx at N = 10^6 ran
+# 3.0 s per biological second with it and 3.6 without (H100). Pooled families spill
+# less with 80 (three blocks per SM): 2.12-2.15 against 2.17-2.20 s with 64 (H100).
+_MAX_REGISTERS = os.environ.get("PYNN_NEURONGPU_FUSED_MAX_REGISTERS")
+
+
+def fused_max_registers(any_pooled: bool) -> int:
+    """The fused update kernel's register limit (see _MAX_REGISTERS)."""
+    if _MAX_REGISTERS is not None:
+        return int(_MAX_REGISTERS)
+    return 80 if any_pooled else 64
+
+
 # run whole chunks of steps in one persistent kernel where the network allows it (opt-in:
 # on an H100 it measured no faster than the graph-replayed launches, docs/performance.md)
 PERSISTENT = kernels.env_flag("PYNN_NEURONGPU_PERSISTENT", False)
@@ -414,8 +424,9 @@ class GpuStep:
             return
         source = kernels.fused_update_source(self._family_sources(),
                                              kernels.c_type(self.backend.float))
-        self.fused_kernel = kernels.compile_module(source, FUSED_MAX_REGISTERS).get_function(
-            kernels.FUSED_KERNEL)
+        any_pooled = any(kernels.pooled(f.group.model) for f in self.fused)
+        self.fused_kernel = kernels.compile_module(
+            source, fused_max_registers(any_pooled)).get_function(kernels.FUSED_KERNEL)
         per_thread = self._pool_neurons_per_thread()
         records, first = [], 0
         for f in self.fused:

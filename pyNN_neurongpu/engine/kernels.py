@@ -189,12 +189,14 @@ def _pooled_function_source(model, fields, fn_name: str, background: bool = Fals
     parts = model.fragment_parts()
     ports = list(model.receptors)
     pointers, declarations, loads, stores = [], [], [], []
+    uniform_names = set()
     for k, (name, dtype, writable, uniform) in enumerate(fields):
         name = name.replace(".", "__")
         ctype = c_type(dtype)
         qualifier = "" if writable else "const "
         pointers.append(f"    {qualifier}{ctype}* const _p{k} = ({qualifier}{ctype}*)P[{k}];")
         if uniform:
+            uniform_names.add(name)
             declarations.append(f"    const {ctype} {name} = _p{k}[0];")
             continue
         declarations.append(f"    {ctype} {name};")
@@ -214,6 +216,13 @@ def _pooled_function_source(model, fields, fn_name: str, background: bool = Fals
             inputs += ["        " + line for line in _background_source(ports)]
         inputs.append("            stim_now = stim[i];")
         clears.append("            stim[i] = 0;")
+    # values of the family's uniform parameters once per thread, the others per neuron
+    for name, expr, parameter in parts["reciprocals"]:
+        if parameter in uniform_names:
+            declarations.append(f"    const real {name} = {expr};")
+        else:
+            declarations.append(f"    real {name};")
+            loads.append(f"            {name} = {expr};")
     lines = [
         f"__device__ __forceinline__ void {fn_name}(const FamilyArgs& f, const int first,",
         "    const int end, const long long step, const double dt,",

@@ -22,17 +22,18 @@ def _lit(x: float) -> str:
     return f"(real){float(x)!r}"
 
 
-def _reciprocals(model) -> list[tuple[str, str]]:
-    """(name, expression) of the reciprocals taken once a neuron-step, as
+def _reciprocals(model) -> list[tuple[str, str, str]]:
+    """(name, expression, parameter) of the reciprocals taken once a neuron-step, as
     ComposedNeuron.reciprocals."""
-    out = [("inv_cm", "(real)1 / cm")]
+    out = [("inv_cm", "(real)1 / cm", "cm")]
     for port, kind in model.ports:
         P = c_name(port)
         names = ("tau_rise", "tau_decay") if kind.name == "cond_beta" else ("tau_syn",)
-        out += [(f"{P}__inv_{name}", f"(real)1 / {P}__{name}") for name in names]
+        out += [(f"{P}__inv_{name}", f"(real)1 / {P}__{name}", f"{P}__{name}")
+                for name in names]
     if model.membrane is ADEXP:
-        out += [("inv_tau_w", "(real)1 / tau_w"),
-                ("inv_delta_T", "(real)1 / (delta_T > 0 ? delta_T : (real)1)")]
+        out += [("inv_tau_w", "(real)1 / tau_w", "tau_w"),
+                ("inv_delta_T", "(real)1 / (delta_T > 0 ? delta_T : (real)1)", "delta_T")]
     return out
 
 
@@ -121,8 +122,11 @@ def fragment_parts(model) -> dict[str, str] | None:
     """The update of one neuron as pieces, for kernels that step a neuron one RKF45
     attempt at a time (kernels.py, pooled families): ``declare`` (once per thread),
     ``begin`` (a neuron's step starts), ``attempt`` (one attempted sub-step), ``done`` (an
-    expression: the step is complete), ``end`` (the step's bookkeeping). None for the
-    exactly integrated families (no sub-steps)."""
+    expression: the step is complete), ``end`` (the step's bookkeeping), and
+    ``reciprocals``: (name, expression, parameter) of values every piece may use, to be
+    computed before ``declare`` (once, where the parameter has one value for the family)
+    or each time a neuron starts. None for the exactly integrated families (no
+    sub-steps)."""
     if model.exact:
         return None
     n = len(model.components)
@@ -132,10 +136,8 @@ def fragment_parts(model) -> dict[str, str] | None:
     reciprocals = _reciprocals(model)
     declare = [f"// {model.name}: generated from engine/models/composed.py",
                "int r;", f"real y[{n}];", f"Rkf45Run<{n}> run;"]
-    declare += [f"real {name};" for name, _ in reciprocals]
     declare += _rhs(model)
     begin = ["r = refrac;"] + [f"y[{k}] = {name};" for k, name in enumerate(names)]
-    begin += [f"{name} = {expr};" for name, expr in reciprocals]
     if adexp:
         declare += [
             "int spikes;",
@@ -177,7 +179,7 @@ def fragment_parts(model) -> dict[str, str] | None:
         end += _inputs(model)
         end.append("i_stim = stim_now;")
     return {"declare": "\n".join(declare), "begin": "\n".join(begin), "attempt": attempt,
-            "done": "run.done((real)dt)", "end": "\n".join(end)}
+            "done": "run.done((real)dt)", "end": "\n".join(end), "reciprocals": reciprocals}
 
 
 def fragment(model) -> str:
@@ -185,5 +187,6 @@ def fragment(model) -> str:
     if model.exact:
         return _exact(model)
     parts = fragment_parts(model)
-    return "\n".join([parts["declare"], parts["begin"],
+    reciprocals = [f"const real {name} = {expr};" for name, expr, _ in parts["reciprocals"]]
+    return "\n".join([*reciprocals, parts["declare"], parts["begin"],
                       f"while (!({parts['done']})) {{", parts["attempt"], "}", parts["end"]])
