@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pd14_params import (
     BG_RATE,
+    DELAY_LOW_STEPS,
     DELAY_REL_SD,
     EXCITATORY,
     N_THALAMUS,
@@ -80,11 +81,13 @@ def _normal_clipped(mean, rel_sd, low, high, rng):
 
 
 def _synapse(sim, weight, delay, rng):
-    """Static synapse with normal weights (sign kept) and normal delays >= one time step."""
+    """Static synapse with normal weights (sign kept) and normal delays redrawn below half
+    a time step (rounded to the grid, the shortest is one step)."""
     low, high = (0.0, np.inf) if weight > 0 else (-np.inf, 0.0)
     return sim.StaticSynapse(
         weight=_normal_clipped(weight, W_REL_SD, low, high, rng),
-        delay=_normal_clipped(delay, DELAY_REL_SD, sim.get_time_step(), np.inf, rng))
+        delay=_normal_clipped(delay, DELAY_REL_SD, DELAY_LOW_STEPS * sim.get_time_step(),
+                              np.inf, rng))
 
 
 def build_network(sim, scale=0.1, k_scale=None, background="poisson", thalamus=False,

@@ -8,8 +8,9 @@ synapses in Python. This script builds the same model with NEST's own connection
   microcircuit.py, all numbers from pd14_params.py (the same scaling rules);
 - ``fixed_total_number`` connections with the same synapse numbers per pair of
   populations, autapses and multapses allowed;
-- normal weights (sign kept) and delays (at least one time step), values outside the
-  bounds redrawn, as PyNN's ``normal_clipped`` does;
+- normal weights (sign kept) and delays, values outside the bounds redrawn, as PyNN's
+  ``normal_clipped`` does; delays are redrawn below half a time step, so that once
+  rounded to the grid the shortest is one step (NEST's PD14 example);
 - Poisson background: one poisson_generator per population, rate K_ext * 8 Hz, connected
   all-to-all (NEST draws an independent train for each target), same weight and delay as
   the one-to-one SpikeSourcePoisson projection of microcircuit.py; or its mean as a DC;
@@ -48,6 +49,7 @@ from pathlib import Path
 import numpy as np
 from pd14_params import (
     BG_RATE,
+    DELAY_LOW_STEPS,
     DELAY_REL_SD,
     N_THALAMUS,
     NEURON_PARAMS,
@@ -101,13 +103,14 @@ def _normal_redrawn(nest, mean, rel_sd, low, high):
 
 
 def _synapse_spec(nest, weight, delay, dt):
-    """Normal weights (pA, sign kept) and delays (ms, at least one step), as in
-    microcircuit.py's ``_synapse``."""
+    """Normal weights (pA, sign kept) and delays (ms, redrawn below half a step: one step
+    at least once rounded), as in microcircuit.py's ``_synapse``."""
     weight = weight * NA_TO_PA
     low, high = (0.0, np.inf) if weight > 0 else (-np.inf, 0.0)
     return {"synapse_model": "static_synapse",
             "weight": _normal_redrawn(nest, weight, W_REL_SD, low, high),
-            "delay": _normal_redrawn(nest, delay, DELAY_REL_SD, dt, np.inf)}
+            "delay": _normal_redrawn(nest, delay, DELAY_REL_SD, DELAY_LOW_STEPS * dt,
+                                     np.inf)}
 
 
 def _fixed_total_number(n):
