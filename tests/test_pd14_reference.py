@@ -112,3 +112,47 @@ def test_nest_native_delays_redrawn_below_half_a_step(params, nest_module):
         delays = [np.asarray(nest.GetConnections(source=s).get("delay")) for s in sources]
         steps[excitatory] = np.rint(np.concatenate(delays) / 0.1).astype(int)
     check_one_step_fractions(steps[True], steps[False], params)
+
+
+# the reference's thalamic parrots repeat a generator active in (700, 710] ms over NEST's
+# default delay (1 ms): they spike at 701.2 ... 711.1 ms
+THALAMIC_WINDOW = (701.1, 711.1)
+
+
+def check_thalamic_window(times):
+    low, high = THALAMIC_WINDOW
+    assert times.size > 500  # 902 cells at 120 Hz for 10 ms: about 1080 spikes
+    assert times.min() > low + 1e-9 and times.max() <= high + 1e-9
+    assert times.min() < low + 0.5 and times.max() > high - 0.5
+
+
+def test_thalamic_pulse_timed_as_in_reference(sim, params):
+    sys.path.insert(0, str(EXAMPLE_DIR))
+    try:
+        import microcircuit
+    finally:
+        sys.path.remove(str(EXAMPLE_DIR))
+    sim.setup(timestep=0.1, min_delay=0.1, backend=sim.test_backend, precision="float64")
+    net = microcircuit.build_network(sim, scale=0.005, k_scale=0.05, seed=3, thalamus=True,
+                                     record_spikes=False)
+    net.thalamus.record("spikes")
+    sim.run(715.0)
+    trains = net.thalamus.get_data("spikes").segments[0].spiketrains
+    check_thalamic_window(np.concatenate([np.asarray(t.magnitude) for t in trains]))
+
+
+@pytest.mark.nest
+def test_nest_native_thalamic_pulse_timed_as_in_reference(params, nest_module):
+    import nest
+
+    sys.path.insert(0, str(EXAMPLE_DIR))
+    try:
+        import pd14_nest_native
+    finally:
+        sys.path.remove(str(EXAMPLE_DIR))
+    net = pd14_nest_native.build_network(scale=0.005, k_scale=0.05, seed=3, thalamus=True,
+                                         record_spikes=False)
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(net.thalamus, recorder)
+    nest.Simulate(715.0)
+    check_thalamic_window(np.asarray(recorder.events["times"]))

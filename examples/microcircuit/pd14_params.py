@@ -89,8 +89,11 @@ V0_OPTIMIZED = (  # per population; shortens the initial transient
 N_THALAMUS = 902
 CONN_PROBS_TH = np.array([0.0, 0.0, 0.0983, 0.0619, 0.0, 0.0, 0.0512, 0.0196])
 TH_RATE = 120.0  # Hz, during the pulse
-TH_START = 700.0  # ms
+TH_START = 700.0  # ms, start of the Poisson generator's window
 TH_DURATION = 10.0
+# the reference relays the generator's trains through its thalamic parrot neurons over
+# NEST's default delay, 1 ms: the thalamic cells spike in (701 + dt, 711 + dt] ms
+TH_RELAY_DELAY = 1.0
 TH_DELAY = 1.5
 
 
