@@ -218,7 +218,9 @@ class Projection(common.Projection):
             raise errors.ConnectionError("synaptic weights must be finite numbers")
 
     def _check_delays(self, delay):
-        """Delays (ms) must lie within [max(dt, min_delay), max_delay]."""
+        """Delays (ms), once rounded to the time grid, must lie within [max(dt, min_delay),
+        max_delay]. Like NEST, which checks the delay in steps, a delay from half a step
+        up to one step is accepted as one step; below half a step it is an error."""
         state = simulator.state
         if np.size(delay) == 0:
             return
@@ -227,12 +229,16 @@ class Projection(common.Projection):
         eps = 1e-9
         if not (np.isfinite(low) and np.isfinite(high)):
             raise errors.ConnectionError("synaptic delays must be finite numbers")
-        if low < state.min_delay_limit - eps:
+        # rounding is monotonic: the extreme delays give the extreme step counts
+        low_grid, high_grid = state.time_of(self._delay_steps(np.array([low, high])))
+        if low_grid < state.min_delay_limit - eps:
             raise errors.ConnectionError(
-                f"delay ({low} ms) is below the minimum delay ({state.min_delay_limit} ms)")
-        if high > state.max_delay_limit + eps:
+                f"delay ({low} ms, {low_grid} ms on the time grid) is below the minimum "
+                f"delay ({state.min_delay_limit} ms)")
+        if high_grid > state.max_delay_limit + eps:
             raise errors.ConnectionError(
-                f"delay ({high} ms) is above the maximum delay ({state.max_delay_limit} ms)")
+                f"delay ({high} ms, {high_grid} ms on the time grid) is above the maximum "
+                f"delay ({state.max_delay_limit} ms)")
 
     def _delay_steps(self, delay):
         """Delays in steps, rounded half up as NEST rounds them (ms times steps per ms)."""

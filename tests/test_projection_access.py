@@ -59,6 +59,36 @@ def test_heterogeneous_delays_rounded_like_nest(sim):
     np.testing.assert_allclose(got, [0.3, 0.4, 0.2, 0.5, 1.1, 0.1], rtol=1e-12)
 
 
+SUB_STEP_DELAYS = [0.05, 0.06, 0.0999, 0.149999, 0.15]
+
+
+def _sub_step_delays(s):
+    """Delays (ms) of a projection whose delays lie between half a step and 1.5 steps."""
+    p = s.Population(5, s.IF_curr_exp())
+    conn = [(i, i, 0.1, d) for i, d in enumerate(SUB_STEP_DELAYS)]
+    prj = s.Projection(p, p, s.FromListConnector(conn), s.StaticSynapse())
+    return prj.get("delay", format="list", with_address=False)
+
+
+def test_delays_from_half_a_step_round_to_one_step(sim):
+    # NEST checks delays after rounding: from 0.5 dt up they are one step; the PD14
+    # reference draws its delays with that lower bound (0.5 dt)
+    np.testing.assert_allclose(_sub_step_delays(sim), [0.1, 0.1, 0.1, 0.1, 0.2], rtol=1e-12)
+    p = sim.Population(2, sim.IF_curr_exp())
+    with pytest.raises(errors.ConnectionError, match="below the minimum delay"):
+        sim.Projection(p, p, sim.AllToAllConnector(), sim.StaticSynapse(delay=0.0499))
+    prj = sim.Projection(p, p, sim.AllToAllConnector(), sim.StaticSynapse(delay=1.0))
+    prj.set(delay=RD("normal_clipped", (0.1, 0.05, 0.05, 0.2), rng=NumpyRNG(4)))
+    assert set(np.round(prj.get("delay", format="list", with_address=False), 12)) <= {0.1, 0.2}
+    with pytest.raises(errors.ConnectionError):
+        prj.set(delay=0.04)
+
+
+@pytest.mark.nest
+def test_sub_step_delays_like_nest(sim, nest_sim):
+    np.testing.assert_allclose(_sub_step_delays(sim), _sub_step_delays(nest_sim), rtol=1e-12)
+
+
 @pytest.mark.nest
 def test_set_like_nest(sim, nest_sim):
     def build(s):

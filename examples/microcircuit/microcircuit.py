@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pd14_params import (
     BG_RATE,
+    DELAY_LOW_STEPS,
     DELAY_REL_SD,
     EXCITATORY,
     N_THALAMUS,
@@ -39,6 +40,7 @@ from pd14_params import (
     TH_DELAY,
     TH_DURATION,
     TH_RATE,
+    TH_RELAY_DELAY,
     TH_START,
     V0_OPTIMIZED,
     V0_ORIGINAL,
@@ -80,11 +82,13 @@ def _normal_clipped(mean, rel_sd, low, high, rng):
 
 
 def _synapse(sim, weight, delay, rng):
-    """Static synapse with normal weights (sign kept) and normal delays >= one time step."""
+    """Static synapse with normal weights (sign kept) and normal delays redrawn below half
+    a time step (rounded to the grid, the shortest is one step)."""
     low, high = (0.0, np.inf) if weight > 0 else (-np.inf, 0.0)
     return sim.StaticSynapse(
         weight=_normal_clipped(weight, W_REL_SD, low, high, rng),
-        delay=_normal_clipped(delay, DELAY_REL_SD, sim.get_time_step(), np.inf, rng))
+        delay=_normal_clipped(delay, DELAY_REL_SD, DELAY_LOW_STEPS * sim.get_time_step(),
+                              np.inf, rng))
 
 
 def build_network(sim, scale=0.1, k_scale=None, background="poisson", thalamus=False,
@@ -141,8 +145,11 @@ def build_network(sim, scale=0.1, k_scale=None, background="poisson", thalamus=F
                 label=f"{source}->{target}")
 
     if thalamus:
+        # spikes in (start + dt, start + duration + dt]: when the reference's thalamic
+        # parrots repeat its generator, one relay delay after the generator's window
         net.thalamus = sim.Population(N_THALAMUS, sim.SpikeSourcePoisson(
-            rate=TH_RATE, start=TH_START, duration=TH_DURATION), label="thalamus")
+            rate=TH_RATE, start=TH_START + TH_RELAY_DELAY, duration=TH_DURATION),
+            label="thalamus")
         for i, target in enumerate(POPULATIONS):
             n = int(model.n_synapses_th[i])
             if n == 0:
@@ -168,7 +175,8 @@ OPTIONS = (
     ("--dt", "time step, ms", {"type": float, "default": 0.1}),
     ("--background", "external drive: Poisson spike trains or their mean current",
      {"choices": ("poisson", "dc"), "default": "poisson"}),
-    ("--thalamus", "add the thalamic pulse (902 cells, 120 Hz from 700 to 710 ms)",
+    ("--thalamus", "add the thalamic pulse (902 cells, 120 Hz from 700 to 710 ms, relayed "
+     "over 1 ms as in NEST's reference: spikes in (701.1, 711.1] ms)",
      {"action": "store_true"}),
     ("--v0", "initial membrane potentials: N(-58, 10) mV for all ('original') or "
      "per-population ('optimized')", {"choices": ("original", "optimized"),

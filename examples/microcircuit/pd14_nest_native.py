@@ -8,14 +8,16 @@ synapses in Python. This script builds the same model with NEST's own connection
   microcircuit.py, all numbers from pd14_params.py (the same scaling rules);
 - ``fixed_total_number`` connections with the same synapse numbers per pair of
   populations, autapses and multapses allowed;
-- normal weights (sign kept) and delays (at least one time step), values outside the
-  bounds redrawn, as PyNN's ``normal_clipped`` does;
+- normal weights (sign kept) and delays, values outside the bounds redrawn, as PyNN's
+  ``normal_clipped`` does; delays are redrawn below half a time step, so that once
+  rounded to the grid the shortest is one step (NEST's PD14 example);
 - Poisson background: one poisson_generator per population, rate K_ext * 8 Hz, connected
   all-to-all (NEST draws an independent train for each target), same weight and delay as
   the one-to-one SpikeSourcePoisson projection of microcircuit.py; or its mean as a DC;
-- optional thalamic pulse: 902 parrot neurons repeating one poisson_generator, its window
-  shifted back by the generator->parrot delay (one step) so that the parrots spike when
-  pyNN.neurongpu's SpikeSourcePoisson does, at times in (700 + dt, 710 + dt] ms;
+- optional thalamic pulse: 902 parrot neurons repeating one poisson_generator active from
+  700 to 710 ms over NEST's default delay (1 ms), as NEST's PD14 example connects them:
+  the parrots spike at times in (701 + dt, 711 + dt] ms, as microcircuit.py's thalamic
+  SpikeSourcePoisson does;
 - spikes on the time grid, recorded from time 0 over the whole run (``--warmup`` only
   bounds the statistics printed, as in microcircuit.py).
 
@@ -48,6 +50,7 @@ from pathlib import Path
 import numpy as np
 from pd14_params import (
     BG_RATE,
+    DELAY_LOW_STEPS,
     DELAY_REL_SD,
     N_THALAMUS,
     NEURON_PARAMS,
@@ -56,6 +59,7 @@ from pd14_params import (
     TH_DELAY,
     TH_DURATION,
     TH_RATE,
+    TH_RELAY_DELAY,
     TH_START,
     V0_OPTIMIZED,
     V0_ORIGINAL,
@@ -101,13 +105,14 @@ def _normal_redrawn(nest, mean, rel_sd, low, high):
 
 
 def _synapse_spec(nest, weight, delay, dt):
-    """Normal weights (pA, sign kept) and delays (ms, at least one step), as in
-    microcircuit.py's ``_synapse``."""
+    """Normal weights (pA, sign kept) and delays (ms, redrawn below half a step: one step
+    at least once rounded), as in microcircuit.py's ``_synapse``."""
     weight = weight * NA_TO_PA
     low, high = (0.0, np.inf) if weight > 0 else (-np.inf, 0.0)
     return {"synapse_model": "static_synapse",
             "weight": _normal_redrawn(nest, weight, W_REL_SD, low, high),
-            "delay": _normal_redrawn(nest, delay, DELAY_REL_SD, dt, np.inf)}
+            "delay": _normal_redrawn(nest, delay, DELAY_REL_SD, DELAY_LOW_STEPS * dt,
+                                     np.inf)}
 
 
 def _fixed_total_number(n):
@@ -167,8 +172,8 @@ def build_network(scale=0.1, k_scale=None, background="poisson", thalamus=False,
     if thalamus:
         net.thalamus = nest.Create("parrot_neuron", N_THALAMUS)
         pulse = nest.Create("poisson_generator", params={
-            "rate": TH_RATE, "start": TH_START - dt, "stop": TH_START + TH_DURATION - dt})
-        nest.Connect(pulse, net.thalamus, "all_to_all", {"delay": dt})
+            "rate": TH_RATE, "start": TH_START, "stop": TH_START + TH_DURATION})
+        nest.Connect(pulse, net.thalamus, "all_to_all", {"delay": TH_RELAY_DELAY})
         for i, target in enumerate(POPULATIONS):
             n = int(model.n_synapses_th[i])
             if n:
@@ -223,7 +228,8 @@ OPTIONS = (
     ("--dt", "time step, ms", {"type": float, "default": 0.1}),
     ("--background", "external drive: Poisson spike trains or their mean current",
      {"choices": ("poisson", "dc"), "default": "poisson"}),
-    ("--thalamus", "add the thalamic pulse (902 cells, 120 Hz from 700 to 710 ms)",
+    ("--thalamus", "add the thalamic pulse (902 cells, 120 Hz from 700 to 710 ms, relayed "
+     "over 1 ms as in NEST's reference: spikes in (701.1, 711.1] ms)",
      {"action": "store_true"}),
     ("--v0", "initial membrane potentials: 'original' or 'optimized'",
      {"choices": ("original", "optimized"), "default": "original"}),

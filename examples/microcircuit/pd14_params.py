@@ -43,8 +43,9 @@ K_EXT = np.array([1600, 1500, 2100, 1900, 2000, 1900, 2900, 2100])  # external i
 BG_RATE = 8.0  # Hz per external input
 
 # mean population rates of the full-scale model (Hz); only used to compensate, with
-# a DC, the recurrent input lost when in-degrees are scaled down (NEST's reference run)
-FULL_MEAN_RATES = np.array([0.943, 3.026, 4.368, 5.882, 7.733, 8.664, 1.096, 7.851])
+# a DC, the recurrent input lost when in-degrees are scaled down (the rates of NEST's
+# reference run, as its network_params.py gives them since NEST 3.4)
+FULL_MEAN_RATES = np.array([0.903, 2.965, 4.414, 5.876, 7.569, 8.633, 1.105, 7.829])
 
 NEURON_PARAMS = {  # IF_curr_exp (NEST iaf_psc_exp)
     "tau_m": 10.0, "cm": 0.25, "v_rest": -65.0, "v_thresh": -50.0, "v_reset": -65.0,
@@ -52,7 +53,21 @@ NEURON_PARAMS = {  # IF_curr_exp (NEST iaf_psc_exp)
 }
 TAU_SYN = 0.5
 
-W_MEAN = 0.0878  # nA: PSC amplitude giving a 0.15 mV PSP
+
+def psc_from_psp(psp, cm=NEURON_PARAMS["cm"], tau_m=NEURON_PARAMS["tau_m"], tau_syn=TAU_SYN):
+    """Amplitude (nA) of the exponential PSC whose PSP peaks at `psp` (mV) in a neuron with
+    capacitance `cm` (nF) and membrane time constant `tau_m` (ms), as the reference
+    converts its PSPs."""
+    # PSP(t) = J tau_m tau_syn / (cm (tau_m - tau_syn)) (exp(-t/tau_m) - exp(-t/tau_syn)),
+    # largest where its derivative vanishes
+    t_peak = tau_m * tau_syn / (tau_m - tau_syn) * np.log(tau_m / tau_syn)
+    shape = (np.exp(-t_peak / tau_m) - np.exp(-t_peak / tau_syn)) * tau_m * tau_syn / (
+        cm * (tau_m - tau_syn))
+    return psp / shape
+
+
+PSP_MEAN = 0.15  # mV
+W_MEAN = psc_from_psp(PSP_MEAN)  # nA (87.81 pA)
 W_REL_SD = 0.1
 G = -4.0  # relative inhibitory strength
 W_L4E_TO_L23E_FACTOR = 2.0
@@ -60,6 +75,9 @@ W_L4E_TO_L23E_FACTOR = 2.0
 DELAY_EXC = 1.5  # ms
 DELAY_INH = 0.75
 DELAY_REL_SD = 0.5
+# delays are drawn in ms and rounded to the nearest step; draws below half a step are
+# redrawn, so that the shortest delay is one step (NEST's reference, since NEST 3.4)
+DELAY_LOW_STEPS = 0.5
 POISSON_DELAY = 1.5
 
 V0_ORIGINAL = (-58.0, 10.0)  # mean, sd (mV) for every population
@@ -71,16 +89,23 @@ V0_OPTIMIZED = (  # per population; shortens the initial transient
 N_THALAMUS = 902
 CONN_PROBS_TH = np.array([0.0, 0.0, 0.0983, 0.0619, 0.0, 0.0, 0.0512, 0.0196])
 TH_RATE = 120.0  # Hz, during the pulse
-TH_START = 700.0  # ms
+TH_START = 700.0  # ms, start of the Poisson generator's window
 TH_DURATION = 10.0
+# the reference relays the generator's trains through its thalamic parrot neurons over
+# NEST's default delay, 1 ms: the thalamic cells spike in (701 + dt, 711 + dt] ms
+TH_RELAY_DELAY = 1.0
 TH_DELAY = 1.5
 
 
 def synapse_numbers(probs, n_target, n_source):
     """Total synapse numbers that give connection probabilities `probs` when sources and
-    targets are drawn at random with replacement: ln(1 - p) / ln(1 - 1/(N_t N_s))."""
+    targets are drawn at random with replacement: ln(1 - p) / ln(1 - 1/(N_t N_s)).
+
+    Evaluated as the reference evaluates it, ln(1 - p) / ln((N_t N_s - 1) / (N_t N_s)),
+    so that the rounded numbers are the reference's to the synapse (the more accurate
+    log1p form gives two synapses more at full scale)."""
     pairs = np.outer(np.asarray(n_target, float), np.asarray(n_source, float))
-    return np.log1p(-np.asarray(probs)) / np.log1p(-1.0 / pairs)
+    return np.log(1.0 - np.asarray(probs)) / np.log((pairs - 1.0) / pairs)
 
 
 def weight_matrix():
