@@ -46,11 +46,14 @@ def test_files_mode(tmp_path, capsys):
                        "--out", str(out), "--warmup", "200", "--sample", "20"])
     printed = capsys.readouterr().out
     assert comparison.labels == ("sim_a", "sim_b")
-    assert re.search(r"^E\s+rate\s+\S+\s+\S+\s+1\.000\s+0\.\d+\s+outside$", printed, re.M)
+    # two runs a side: the smallest permutation p is 2 / (4 choose 2)
+    assert re.search(r"^E\s+rate\s+\S+\s+\S+\s+1\.000\s+0\.\d+\s+outside\s+0\.33$", printed,
+                     re.M)
     data = json.loads((out / "comparison.json").read_text())
     assert data["options"]["warmup"] == 200.0 and data["options"]["cc_sample"] == 20
     assert len(data["distances"]["I"]["cc"]["between"]) == 4
     assert data["distances"]["E"]["rate"]["verdict"] == "outside"
+    assert data["distances"]["E"]["rate"]["p_value"] == pytest.approx(1 / 3)
     images = _images(out / "report.html")
     assert len(images) == 3 and all(img.startswith(b"\x89PNG") for img in images)
 

@@ -17,6 +17,8 @@ from pyNN_neurongpu.validation import (
     load_runs,
     population_statistics,
 )
+from pyNN_neurongpu.validation.distances import compare_statistics
+from pyNN_neurongpu.validation.statistics import PopulationStatistics
 
 T_STOP = 10000.0  # ms
 
@@ -179,3 +181,40 @@ def test_quantities_units_are_respected():
     data = from_blocks(block)
     assert data.t_stop == 2000.0
     np.testing.assert_allclose(population_statistics(data)["p"].rate, [1.5])
+
+
+def _runs(rng, n_runs, shift=0.0, size=400):
+    return [{"P": PopulationStatistics(size, rng.normal(shift, 1.0, size),
+                                       rng.normal(1.0, 0.1, size), rng.normal(0.0, 0.01, 50))}
+            for _ in range(n_runs)]
+
+
+def test_permutation_p_value():
+    rng = np.random.default_rng(4)
+    # clearly different rates: only the actual split (and its mirror) separates them as well
+    shifted = compare_statistics(_runs(rng, 4), _runs(rng, 4, shift=1.0))["P"]["rate"]
+    assert shifted.sizes == (4, 4)
+    assert shifted.p_value == pytest.approx(2 / 70)
+    three = compare_statistics(_runs(rng, 3), _runs(rng, 3, shift=1.0))["P"]["rate"]
+    assert three.p_value == pytest.approx(0.1)
+    uneven = compare_statistics(_runs(rng, 2), _runs(rng, 4, shift=1.0))["P"]["rate"]
+    assert uneven.sizes == (2, 4)
+    assert uneven.p_value == pytest.approx(1 / 15)
+    # one distribution: the actual labels are an ordinary split
+    same = [compare_statistics(_runs(rng, 4), _runs(rng, 4))["P"]["rate"].p_value
+            for _ in range(10)]
+    assert np.median(same) > 0.2
+    assert np.isnan(compare_statistics(_runs(rng, 1), _runs(rng, 3))["P"]["rate"].p_value)
+
+
+def test_distance_matrix_places_every_pair():
+    rng = np.random.default_rng(5)
+    a, b = _runs(rng, 2), _runs(rng, 3, shift=0.5)
+    comp = compare_statistics(a, b)["P"]["rate"]
+    d = comp.distance_matrix()
+    runs = a + b
+    for i in range(5):
+        assert d[i, i] == 0
+        for j in range(5):
+            if i != j:
+                assert d[i, j] == ks_distance(runs[i]["P"].rate, runs[j]["P"].rate)

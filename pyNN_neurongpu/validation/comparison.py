@@ -58,17 +58,20 @@ class Comparison:
         side, the mean KS distance between the sides, the seed-to-seed spread, verdict."""
         a, b = self.labels
         head = (f"{'population':12s} {'metric':7s} {a[:12]:>12s} {b[:12]:>12s} "
-                f"{'KS':>6s} {'spread':>6s}  verdict")
+                f"{'KS':>6s} {'spread':>6s}  {'verdict':7s} {'p':>5s}")
         lines = [head, "-" * len(head)]
         for name, metrics in self.distances.items():
             for metric in METRICS:
                 comp = metrics[metric]
                 means = self.means(name, metric)
                 lines.append(f"{name[:12]:12s} {metric:7s} {means[0]:12.4g} {means[1]:12.4g} "
-                             f"{comp.ks:6.3f} {comp.spread:6.3f}  {comp.verdict}")
+                             f"{comp.ks:6.3f} {comp.spread:6.3f}  {comp.verdict:7s} "
+                             f"{comp.p_value:5.2f}")
         n_a, n_b = (len(r) for r in self.runs)
         lines.append(f"KS: mean over the {n_a}x{n_b} pairs of runs of {a} and {b}; spread: "
-                     "largest KS distance between two runs of the same simulator")
+                     "largest KS distance between two runs of the same simulator; p: "
+                     "permutation test over the runs' labels (small: the simulators differ "
+                     "more than their seeds)")
         return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ distances between seeds of one simulator (the yardstick they are judged against)
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -29,10 +30,15 @@ def _finite(values):
     return values[np.isfinite(values)]
 
 
+# label permutations tried by MetricComparison.p_value when there are more splits than this
+MAX_SPLITS = 5000
+
+
 @dataclass
 class MetricComparison:
     """KS distances for one population and metric: `between` has one entry per pair
-    (run of A, run of B), `within_a` / `within_b` one per pair of runs of A / of B."""
+    (run of A, run of B; A's index major), `within_a` / `within_b` one per pair of runs of
+    A / of B (itertools.combinations order)."""
 
     between: list = field(default_factory=list)
     within_a: list = field(default_factory=list)
@@ -63,12 +69,69 @@ class MetricComparison:
             return "n/a"
         return "within" if self.ks <= self.spread else "outside"
 
+    @property
+    def sizes(self):
+        """(runs of A, runs of B)."""
+        n_b = 1 + int(round((1 + 8 * len(self.within_b)) ** 0.5 - 1)) // 2
+        return len(self.between) // n_b, n_b
+
+    def distance_matrix(self):
+        """KS distances between all runs, A's first: (n_a + n_b) x (n_a + n_b)."""
+        n_a, n_b = self.sizes
+        n = n_a + n_b
+        d = np.zeros((n, n))
+        for (i, j), v in zip(itertools.combinations(range(n_a), 2), self.within_a):
+            d[i, j] = d[j, i] = v
+        for (i, j), v in zip(itertools.combinations(range(n_a, n), 2), self.within_b):
+            d[i, j] = d[j, i] = v
+        for k, v in enumerate(self.between):
+            i, j = divmod(k, n_b)
+            d[i, n_a + j] = d[n_a + j, i] = v
+        return d
+
+    @property
+    def p_value(self):
+        """Permutation test of "both simulators' runs come from one distribution": the
+        mean KS distance between the sides minus the mean within them, for the actual
+        labels and for every other split of the runs into groups of the same sizes (at most
+        MAX_SPLITS, drawn at random beyond that); the fraction of splits whose difference is
+        at least the actual one. Small values mean the simulators differ more than their
+        seeds do; the smallest possible value is 2 / (n_a + n_b choose n_a) for equal sizes
+        (0.1 with three runs a side). NaN without two runs a side or with undefined
+        distances."""
+        n_a, n_b = self.sizes
+        if n_a < 2 or n_b < 2:
+            return float("nan")
+        d = self.distance_matrix()
+        if not np.all(np.isfinite(d)):
+            return float("nan")
+        n = n_a + n_b
+        if math.comb(n, n_a) <= MAX_SPLITS:
+            splits = list(itertools.combinations(range(n), n_a))
+        else:
+            rng = np.random.default_rng(0)
+            splits = [tuple(range(n_a))] + [tuple(rng.choice(n, n_a, replace=False))
+                                             for _ in range(MAX_SPLITS - 1)]
+        upper = np.triu(np.ones((n, n), dtype=bool), 1)
+
+        def statistic(group):
+            in_a = np.zeros(n, dtype=bool)
+            in_a[list(group)] = True
+            cross = in_a[:, None] != in_a[None, :]
+            return d[cross & upper].mean() - d[~cross & upper].mean()
+
+        observed = statistic(range(n_a))
+        values = np.array([statistic(g) for g in splits])
+        return float(np.mean(values >= observed - 1e-12))
+
     def as_dict(self):
         def clean(values):
             return [None if np.isnan(v) else v for v in values]
+        p = self.p_value
         return {"ks": None if np.isnan(self.ks) else self.ks,
                 "spread": None if np.isnan(self.spread) else self.spread,
-                "verdict": self.verdict, "between": clean(self.between),
+                "verdict": self.verdict, "p_value": None if np.isnan(p) else p,
+                "between": clean(self.between),
                 "within_a": clean(self.within_a), "within_b": clean(self.within_b)}
 
 

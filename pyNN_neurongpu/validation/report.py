@@ -33,7 +33,7 @@ def _fmt(value, spec=".3f"):
 def _table(comparison):
     a, b = (html.escape(x) for x in comparison.labels)
     head = (f"<tr><th>population</th><th>metric</th><th>{a} mean</th><th>{b} mean</th>"
-            "<th>KS</th><th>seed spread</th><th>verdict</th></tr>")
+            "<th>KS</th><th>seed spread</th><th>verdict</th><th>p</th></tr>")
     rows = []
     for name, metrics in comparison.distances.items():
         for metric in METRICS:
@@ -42,7 +42,8 @@ def _table(comparison):
             rows.append(f'<tr class="{comp.verdict}"><td>{html.escape(name)}</td>'
                         f"<td>{metric}</td><td>{_fmt(means[0], '.4g')}</td>"
                         f"<td>{_fmt(means[1], '.4g')}</td><td>{_fmt(comp.ks)}</td>"
-                        f"<td>{_fmt(comp.spread)}</td><td>{comp.verdict}</td></tr>")
+                        f"<td>{_fmt(comp.spread)}</td><td>{comp.verdict}</td>"
+                        f"<td>{_fmt(comp.p_value, '.2f')}</td></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -66,7 +67,10 @@ def write_html(comparison, filename, title=None):
         "<h2>KS distances</h2>",
         "<p>KS: mean two-sample Kolmogorov&ndash;Smirnov distance over all pairs (run of "
         f"{html.escape(a)}, run of {html.escape(b)}). Seed spread: the largest distance "
-        "between two runs of the same simulator. <em>within</em>: KS &le; spread.</p>",
+        "between two runs of the same simulator. <em>within</em>: KS &le; spread. p: "
+        "permutation test over the runs' labels (the fraction of ways to split all runs "
+        "into two groups of these sizes that separate them at least as well as the "
+        "simulators do); small p: the simulators differ more than their seeds.</p>",
         _table(comparison),
         _img(figure_png(ks_figure(comparison)), "KS distances"),
         "<h2>Distributions</h2>",
