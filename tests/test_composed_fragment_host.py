@@ -33,6 +33,74 @@ using std::exp; using std::fabs; using std::fmax; using std::fmin; using std::po
 """
 
 
+# a pooled family's device function (kernels._pooled_function_source) on the host: one
+# "thread" (threadIdx.x = 0, blockDim.x = 1) takes every neuron from the pool in turn
+POOLED_STUB = """struct Dim { unsigned int x; };
+static const Dim threadIdx = {0}, blockDim = {1};
+static int atomicAdd(int* p, int v) { const int old = *p; *p += v; return old; }
+struct StepArgs {};
+static int* g_spikes;
+static void finish_spike(const FamilyArgs&, const StepArgs&, const int i, const int,
+                         const int n_spikes, const long long) { g_spikes[i] = n_spikes; }
+"""
+
+
+def _pooled_program(model, fields):
+    source = kernels._pooled_function_source(model, fields, "update_pooled")
+    sizes = ", ".join(str(np.dtype(d).itemsize) for _, d, _, _ in fields)
+    n_ports = len(model.receptors)
+    v = [f[0] for f in fields].index("v")
+    return "\n".join([
+        '#include "neurongpu_common.cuh"', '#include "rkf45.cuh"', "#include <cstdio>",
+        "#include <cstdlib>", "#include <vector>", kernels._FAMILY_ARGS_STRUCT, POOLED_STUB,
+        source,
+        f"const int N = {N};",
+        "int main(int argc, char** argv) {",
+        f"    const int n_fields = {len(fields)}, n_ports = {n_ports}, steps = {STEPS};",
+        f"    const int sizes[] = {{{sizes}}};",
+        "    FILE* f = fopen(argv[1], \"rb\");",
+        "    std::vector<void*> P(n_fields);",
+        "    std::vector<unsigned long long> table(n_fields);",
+        "    for (int k = 0; k < n_fields; ++k) {",
+        "        P[k] = malloc(sizes[k] * N);",
+        "        if (fread(P[k], sizes[k], N, f) != (size_t)N) return 1;",
+        "        table[k] = (unsigned long long)P[k];",
+        "    }",
+        "    std::vector<real> in((size_t)steps * n_ports * N), stim((size_t)steps * N);",
+        "    if (fread(in.data(), sizeof(real), in.size(), f) != in.size()) return 1;",
+        "    if (fread(stim.data(), sizeof(real), stim.size(), f) != stim.size()) return 1;",
+        "    fclose(f);",
+        "    std::vector<real> ring((size_t)n_ports * N), stim_now(N);",
+        "    std::vector<int> gids(N), spikes(N);",
+        "    g_spikes = spikes.data();",
+        "    FamilyArgs fa = {};",
+        "    fa.P = (unsigned long long)table.data();",
+        "    fa.n = N;",
+        "    fa.ring = (unsigned long long)ring.data();",
+        "    fa.n_slots = 1;",
+        "    fa.stim = (unsigned long long)stim_now.data();",
+        "    fa.gids = (unsigned long long)gids.data();",
+        "    const StepArgs args;",
+        "    FILE* out = fopen(argv[2], \"wb\");",
+        "    for (int s = 0; s < steps; ++s) {",
+        "        for (size_t k = 0; k < ring.size(); ++k)",
+        "            ring[k] = in[(size_t)s * n_ports * N + k];",
+        "        for (int i = 0; i < N; ++i) {",
+        "            stim_now[i] = stim[(size_t)s * N + i];",
+        "            spikes[i] = 0;",
+        "        }",
+        "        int pool = blockDim.x;",
+        f"        update_pooled(fa, 0, N, s, {DT!r}, 0ull, args, &pool);",
+        "        for (size_t k = 0; k < ring.size(); ++k) if (ring[k] != 0) return 2;  // cleared",
+        "        fwrite(spikes.data(), sizeof(int), N, out);",
+        f"        fwrite(P[{v}], sizeof(real), N, out);",
+        "    }",
+        "    fclose(out);",
+        "    return 0;",
+        "}",
+    ])
+
+
 def _program(model, fields):
     ports = list(model.receptors)
     loads, stores = [], []
@@ -106,8 +174,11 @@ def _random_params(model, rng):
     return p
 
 
+@pytest.mark.parametrize("pooled", [False, True], ids=["fragment", "pooled"])
 @pytest.mark.parametrize("case", sorted(COMPOSITIONS))
-def test_generated_fragment_matches_reference(case, tmp_path):
+def test_generated_fragment_matches_reference(case, pooled, tmp_path):
+    """The generated update, as the fused kernel's one-neuron-per-thread code and as a
+    pooled family's attempt-at-a-time loop, equals the reference update bit for bit."""
     family = composed_family(*COMPOSITIONS[case])
     rng = np.random.default_rng(5)
     net = Network(Backend("cpu", "float64"), dt=DT)
@@ -127,7 +198,10 @@ def test_generated_fragment_matches_reference(case, tmp_path):
         f.write(stim.tobytes())
     (tmp_path / "neurongpu_common.cuh").write_text(STUB)
     (tmp_path / "rkf45.cuh").write_text(kernels.read_source("rkf45.cuh"))
-    (tmp_path / "main.cpp").write_text(_program(model, fields))
+    if pooled and not kernels.pooled(model):
+        pytest.skip("not a pooled family")
+    program = _pooled_program(model, fields) if pooled else _program(model, fields)
+    (tmp_path / "main.cpp").write_text(program)
     exe = tmp_path / "main"
     build = subprocess.run([CXX, "-std=c++17", "-O0", "-ffp-contract=off", "-o", str(exe),
                             str(tmp_path / "main.cpp")], capture_output=True, text=True)
