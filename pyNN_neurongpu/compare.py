@@ -63,6 +63,13 @@ def _add_common(parser, out_default):
                         help="Neo segment to analyse (default: the last)")
 
 
+def _add_verdict(parser):
+    parser.add_argument("--spread-of", default="both", metavar="SIDE",
+                        help="judge the KS distances against the seed-to-seed spread of "
+                             "'both' simulators (default), or of one: 'a', 'b' or its "
+                             "label (e.g. nest)")
+
+
 def _fill_statistics_defaults(args):
     """Note which statistics options were given (args.statistics_given) and fill in the
     defaults of the others."""
@@ -97,6 +104,7 @@ def make_parser():
     files.add_argument("b", help="file or directory of the second simulator")
     files.add_argument("--labels", nargs=2, default=None, help="names of the two sides")
     _add_common(files, "comparison")
+    _add_verdict(files)
     run = sub.add_parser("run", allow_abbrev=False,
                          help="run a script per simulator and seed, then compare")
     run.add_argument("script", help="PyNN script taking the simulator as first argument")
@@ -108,6 +116,7 @@ def make_parser():
     run.add_argument("--timeout", type=float, default=None, help="seconds per run")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_common(run, "compare_<script>")
+    _add_verdict(run)
     stats = sub.add_parser(
         "stats", allow_abbrev=False,
         help="write each run's statistics to a small file for `files` to compare later")
@@ -181,8 +190,8 @@ def main(argv=None):
         labels = tuple(args.simulators)
     try:
         comparison = compare_paths(*paths, labels=labels, options=options,
-                                   segment=args.segment)
-    except StatisticsMismatch as error:
+                                   segment=args.segment, spread_of=args.spread_of)
+    except (StatisticsMismatch, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
     out.mkdir(parents=True, exist_ok=True)
     print(comparison.table())

@@ -58,6 +58,25 @@ def test_files_mode(tmp_path, capsys):
     assert len(images) == 3 and all(img.startswith(b"\x89PNG") for img in images)
 
 
+def test_files_mode_spread_of_one_side(tmp_path, capsys):
+    for seed in (1, 2):
+        _write_run(tmp_path / "sim_a" / f"seed{seed}.pkl", 5.0, seed)
+        _write_run(tmp_path / "sim_b" / f"seed{seed}.pkl", 40.0, 10 + seed)
+    args = ["files", str(tmp_path / "sim_a"), str(tmp_path / "sim_b"), "--warmup", "200",
+            "--sample", "20"]
+    comparison = main(args + ["--out", str(tmp_path / "r1"), "--spread-of", "sim_b"])
+    assert comparison.spread_of == "b"
+    printed = capsys.readouterr().out
+    assert "largest KS distance between two runs of sim_b" in printed
+    for metrics in comparison.distances.values():
+        for comp in metrics.values():
+            assert comp.spread == max(comp.within_b)
+    data = json.loads((tmp_path / "r1" / "comparison.json").read_text())
+    assert data["spread_of"] == "b"
+    with pytest.raises(SystemExit, match="spread_of"):
+        main(args + ["--out", str(tmp_path / "r2"), "--spread-of", "nest"])
+
+
 def test_files_mode_rejects_unknown_arguments(tmp_path):
     with pytest.raises(SystemExit):
         main(["files", str(tmp_path), str(tmp_path), "--scale", "1"])

@@ -218,3 +218,15 @@ def test_distance_matrix_places_every_pair():
         for j in range(5):
             if i != j:
                 assert d[i, j] == ks_distance(runs[i]["P"].rate, runs[j]["P"].rate)
+
+
+def test_spread_of_one_side():
+    rng = np.random.default_rng(6)
+    a, b = _runs(rng, 3), _runs(rng, 3, shift=0.05)
+    both = compare_statistics(a, b)["P"]["rate"]
+    only_b = compare_statistics(a, b, spread_of="b")["P"]["rate"]
+    only_a = compare_statistics(a, b, spread_of="a")["P"]["rate"]
+    assert only_b.spread == max(only_b.within_b) and only_a.spread == max(only_a.within_a)
+    assert both.spread == max(only_a.spread, only_b.spread)
+    with pytest.raises(ValueError, match="spread_of"):
+        compare_statistics(a, b, spread_of="nest")

@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 
 from .data import load_runs, path_label
-from .distances import compare_statistics
+from .distances import SPREAD_OF, compare_statistics
 from .saved import SavedStatistics, check_options
 from .statistics import METRICS, StatisticsOptions, population_statistics
 
@@ -24,6 +24,13 @@ class Comparison:
     statistics: tuple  # (list of {population: PopulationStatistics}, same for B)
     distances: dict
     options: StatisticsOptions
+    spread_of: str = "both"
+
+    def spread_label(self):
+        """Whose seed-to-seed distances the spread is taken from, in words."""
+        if self.spread_of == "both":
+            return "either simulator"
+        return self.labels[0 if self.spread_of == "a" else 1]
 
     @property
     def populations(self):
@@ -40,6 +47,7 @@ class Comparison:
         return {
             "labels": list(self.labels),
             "options": self.options.as_dict(),
+            "spread_of": self.spread_of,
             "runs": {label: [r.label for r in runs]
                      for label, runs in zip(self.labels, self.runs)},
             "summaries": {label: summaries(stats)
@@ -69,7 +77,7 @@ class Comparison:
                              f"{comp.p_value:5.2f}")
         n_a, n_b = (len(r) for r in self.runs)
         lines.append(f"KS: mean over the {n_a}x{n_b} pairs of runs of {a} and {b}; spread: "
-                     "largest KS distance between two runs of the same simulator; p: "
+                     f"largest KS distance between two runs of {self.spread_label()}; p: "
                      "permutation test over the runs' labels (small: the simulators differ "
                      "more than their seeds)")
         return "\n".join(lines)
@@ -110,26 +118,43 @@ def _spike_data(run):
     return run.data if isinstance(run, SavedStatistics) else run
 
 
-def compare_runs(runs_a, runs_b, labels=("A", "B"), options=None):
+def compare_runs(runs_a, runs_b, labels=("A", "B"), options=None, spread_of="both"):
     """Compare two lists of runs (one per seed) and return a Comparison.
+
+    `spread_of`: the verdicts judge the KS distance between the simulators against the
+    largest seed-to-seed distance of "both" simulators (default), or of "a" or "b" only
+    (e.g. the reference simulator's own spread); a side's label is accepted too.
 
     A run is a SpikeData, or a SavedStatistics (:func:`saved.load_statistics`), whose
     statistics are taken as saved. `options` default to those of the saved runs if any
     (they must agree), else to StatisticsOptions(); a saved run made with other options
     than the comparison's raises ValueError.
     """
+    spread_of = _side(spread_of, labels)
     options = _resolve_options(list(runs_a) + list(runs_b), options)
     stats_a = [_statistics(run, options) for run in runs_a]
     stats_b = [_statistics(run, options) for run in runs_b]
     return Comparison(tuple(labels), ([_spike_data(r) for r in runs_a],
                                       [_spike_data(r) for r in runs_b]),
-                      (stats_a, stats_b), compare_statistics(stats_a, stats_b), options)
+                      (stats_a, stats_b), compare_statistics(stats_a, stats_b, spread_of),
+                      options, spread_of)
 
 
-def compare_paths(path_a, path_b, labels=None, options=None, segment=-1):
+def _side(spread_of, labels):
+    """'both', 'a' or 'b' from one of them or a side's label."""
+    if spread_of in SPREAD_OF:
+        return spread_of
+    if spread_of in labels:
+        return "a" if spread_of == labels[0] else "b"
+    raise ValueError(f"spread_of: {spread_of!r} is neither one of {', '.join(SPREAD_OF)} "
+                     f"nor a side's label ({', '.join(labels)})")
+
+
+def compare_paths(path_a, path_b, labels=None, options=None, segment=-1, spread_of="both"):
     """Compare the runs under two paths: Neo files or statistics files, either side
     (see :func:`data.load_runs` and :func:`compare_runs`)."""
     labels = labels or (path_label(path_a), path_label(path_b))
     if labels[0] == labels[1]:
         labels = (labels[0] + " (1)", labels[1] + " (2)")
-    return compare_runs(load_runs(path_a, segment), load_runs(path_b, segment), labels, options)
+    return compare_runs(load_runs(path_a, segment), load_runs(path_b, segment), labels, options,
+                        spread_of)

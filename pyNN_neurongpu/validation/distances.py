@@ -32,6 +32,7 @@ def _finite(values):
 
 # label permutations tried by MetricComparison.p_value when there are more splits than this
 MAX_SPLITS = 5000
+SPREAD_OF = ("both", "a", "b")
 
 
 @dataclass
@@ -43,10 +44,19 @@ class MetricComparison:
     between: list = field(default_factory=list)
     within_a: list = field(default_factory=list)
     within_b: list = field(default_factory=list)
+    # whose seed-to-seed distances make the spread: "both" sides', "a"'s or "b"'s
+    spread_of: str = "both"
+
+    def __post_init__(self):
+        if self.spread_of not in SPREAD_OF:
+            raise ValueError(f"spread_of must be one of {', '.join(SPREAD_OF)}, "
+                             f"not {self.spread_of!r}")
 
     @property
     def within(self):
-        return self.within_a + self.within_b
+        """The seed-to-seed distances the spread is taken from (see spread_of)."""
+        return {"both": self.within_a + self.within_b, "a": self.within_a,
+                "b": self.within_b}[self.spread_of]
 
     @property
     def ks(self):
@@ -56,8 +66,8 @@ class MetricComparison:
 
     @property
     def spread(self):
-        """Largest seed-to-seed KS distance within either simulator (NaN without two
-        runs of one simulator)."""
+        """Largest seed-to-seed KS distance within either simulator, or within the one
+        named by spread_of (NaN without two runs)."""
         values = _finite(self.within)
         return float(values.max()) if values.size else float("nan")
 
@@ -140,9 +150,10 @@ def _pairwise_within(runs, name, metric):
             for x, y in itertools.combinations(runs, 2)]
 
 
-def compare_statistics(runs_a, runs_b):
+def compare_statistics(runs_a, runs_b, spread_of="both"):
     """{population: {metric: MetricComparison}} from the per-run statistics
-    ({population: PopulationStatistics}) of simulator A and of simulator B.
+    ({population: PopulationStatistics}) of simulator A and of simulator B; `spread_of`
+    ("both", "a", "b"): whose seed-to-seed distances the verdicts are judged against.
 
     Only populations present in every run are compared; the others are named in a
     warning.
@@ -164,5 +175,5 @@ def compare_statistics(runs_a, runs_b):
                        for x in runs_a for y in runs_b]
             result[name][metric] = MetricComparison(
                 between, _pairwise_within(runs_a, name, metric),
-                _pairwise_within(runs_b, name, metric))
+                _pairwise_within(runs_b, name, metric), spread_of)
     return result

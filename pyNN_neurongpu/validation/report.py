@@ -67,7 +67,8 @@ def write_html(comparison, filename, title=None):
         "<h2>KS distances</h2>",
         "<p>KS: mean two-sample Kolmogorov&ndash;Smirnov distance over all pairs (run of "
         f"{html.escape(a)}, run of {html.escape(b)}). Seed spread: the largest distance "
-        "between two runs of the same simulator. <em>within</em>: KS &le; spread. p: "
+        f"between two runs of {html.escape(comparison.spread_label())}. <em>within</em>: "
+        "KS &le; spread. p: "
         "permutation test over the runs' labels (the fraction of ways to split all runs "
         "into two groups of these sizes that separate them at least as well as the "
         "simulators do); small p: the simulators differ more than their seeds.</p>",
