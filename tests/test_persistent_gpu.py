@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from pyNN_neurongpu.engine import Backend, Network, gpu_step
+from pyNN_neurongpu.engine.models import composed_family
 from tests.conftest import HAVE_GPU
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not HAVE_GPU, reason="no CUDA GPU")]
@@ -16,6 +17,10 @@ def build(seed=5):
     src = net.add_neurons("poisson_source", 300, {"rate": rng.uniform(500, 3000, 300)})
     exc = net.add_neurons("iaf_psc_exp", 400, {"tau_refrac": 2.0})
     cond = net.add_neurons("iaf_cond_exp", 100)
+    # a pooled family (kernels.POOL): its blocks share a pool of neurons per virtual block
+    adex = net.add_neurons(composed_family("adexp", [("excitatory", "cond_exp"),
+                                                     ("inhibitory", "cond_exp")]), 200,
+                           {"i_offset": rng.uniform(0.2, 0.6, 200)})
     n = net.n_neurons
     pre = rng.integers(0, n, 40000)
     post = rng.integers(300, n, 40000)
@@ -30,11 +35,12 @@ def build(seed=5):
     inh = ~exc_syn
     net.connect(pre[inh], post[inh], weight=np.where(is_cond, 2 * w, -2 * w)[inh],
                 delay_steps=delay[inh], receptor="inhibitory")
-    for part in (src, exc, cond):
+    for part in (src, exc, cond, adex):
         net.record_spikes(part.group, part.local)
     recs = [net.record_state(exc.group, "v", exc.local[:50]),
-            net.record_state(cond.group, "gsyn_exc", cond.local[::7], interval_steps=3)]
-    return net, (src, exc, cond), recs
+            net.record_state(cond.group, "gsyn_exc", cond.local[::7], interval_steps=3),
+            net.record_state(adex.group, "v", adex.local[::5])]
+    return net, (src, exc, cond, adex), recs
 
 
 def simulate(monkeypatch, persistent):
