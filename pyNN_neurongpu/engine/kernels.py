@@ -39,6 +39,15 @@ def c_type(dtype) -> str:
             np.dtype(np.uint16): "unsigned short", np.dtype(np.bool_): "bool"}[dtype]
 
 
+def env_flag(name: str, default: bool) -> bool:
+    """The environment variable `name` as a switch: off for 0/false/no/off, `default` where
+    it is unset."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.lower() not in ("0", "false", "no", "off")
+
+
 # ---------------------------------------------------------------------------------------
 # generation
 
@@ -166,14 +175,13 @@ def family_function_source(model, fields: list[tuple[str, object, bool, bool]], 
 # block share a pool of per_block neurons and step one attempted sub-step at a time, each
 # taking the pool's next neuron as soon as its own has finished the time step. Neurons
 # need different numbers of attempts (AdEx: 4 for most, 10 and more near a spike), and a
-# warp of one neuron per thread runs as long as its slowest neuron (74% of the lanes busy
-# at N = 10^6); PYNN_NEURONGPU_POOL=0 gives every thread one neuron.
-POOL = os.environ.get("PYNN_NEURONGPU_POOL", "1").lower() not in ("0", "false", "no", "off")
+# warp of one neuron per thread runs as long as its slowest neuron (73% of the lanes busy
+# at N = 10^6, Nsight Compute); PYNN_NEURONGPU_POOL=0 gives every thread one neuron.
+POOL = env_flag("PYNN_NEURONGPU_POOL", True)
 # the fast RKF45 arithmetic (fused multiply-adds, cheaper error ratios and step factors)
 # in the families whose GPU results already differ from the reference engine in the last
 # bit (cuda/rkf45.cuh, NEURONGPU_FAST_RK); PYNN_NEURONGPU_FAST_RK=0: the reference's
-FAST_RK = os.environ.get("PYNN_NEURONGPU_FAST_RK", "1").lower() not in ("0", "false", "no",
-                                                                            "off")
+FAST_RK = env_flag("PYNN_NEURONGPU_FAST_RK", True)
 
 
 def pooled(model) -> bool:
@@ -443,10 +451,3 @@ def blocks_for(n: int, threads: int = THREADS) -> int:
 def pointer_table(backend, arrays) -> object:
     """Device array of the raw device pointers of `arrays`."""
     return backend.xp.asarray(np.array([a.data.ptr for a in arrays], dtype=np.uint64))
-
-
-def env_flag(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.lower() not in ("0", "false", "no", "off")
