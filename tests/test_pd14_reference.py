@@ -6,6 +6,7 @@ shortest."""
 
 from __future__ import annotations
 
+import importlib
 import math
 import sys
 from pathlib import Path
@@ -26,13 +27,18 @@ REFERENCE_DC_SCALE_01 = {  # pA, N_scaling = K_scaling = 0.1
 
 
 @pytest.fixture(scope="module")
-def params():
+def example():
+    """import_module with examples/microcircuit on the path: example("microcircuit")."""
     sys.path.insert(0, str(EXAMPLE_DIR))
     try:
-        import pd14_params
-        yield pd14_params
+        yield importlib.import_module
     finally:
         sys.path.remove(str(EXAMPLE_DIR))
+
+
+@pytest.fixture(scope="module")
+def params(example):
+    return example("pd14_params")
 
 
 def one_step_fraction(mean, rel_sd, dt, low_steps):
@@ -78,12 +84,8 @@ def test_synapse_numbers_and_dc_are_the_references(params):
         np.testing.assert_allclose(model.i_offset * 1000.0, dc, rtol=1e-8)
 
 
-def test_delays_redrawn_below_half_a_step(sim, params):
-    sys.path.insert(0, str(EXAMPLE_DIR))
-    try:
-        import microcircuit
-    finally:
-        sys.path.remove(str(EXAMPLE_DIR))
+def test_delays_redrawn_below_half_a_step(sim, params, example):
+    microcircuit = example("microcircuit")
     sim.setup(timestep=0.1, min_delay=0.1, backend=sim.test_backend, precision="float64")
     net = microcircuit.build_network(sim, scale=0.02, k_scale=0.05, seed=3,
                                      record_spikes=False)
@@ -96,14 +98,10 @@ def test_delays_redrawn_below_half_a_step(sim, params):
 
 
 @pytest.mark.nest
-def test_nest_native_delays_redrawn_below_half_a_step(params, nest_module):
+def test_nest_native_delays_redrawn_below_half_a_step(params, example, nest_module):
     import nest
 
-    sys.path.insert(0, str(EXAMPLE_DIR))
-    try:
-        import pd14_nest_native
-    finally:
-        sys.path.remove(str(EXAMPLE_DIR))
+    pd14_nest_native = example("pd14_nest_native")
     net = pd14_nest_native.build_network(scale=0.02, k_scale=0.05, seed=3,
                                          record_spikes=False)
     steps = {}
@@ -126,12 +124,8 @@ def check_thalamic_window(times):
     assert times.min() < low + 0.5 and times.max() > high - 0.5
 
 
-def test_thalamic_pulse_timed_as_in_reference(sim, params):
-    sys.path.insert(0, str(EXAMPLE_DIR))
-    try:
-        import microcircuit
-    finally:
-        sys.path.remove(str(EXAMPLE_DIR))
+def test_thalamic_pulse_timed_as_in_reference(sim, params, example):
+    microcircuit = example("microcircuit")
     sim.setup(timestep=0.1, min_delay=0.1, backend=sim.test_backend, precision="float64")
     net = microcircuit.build_network(sim, scale=0.005, k_scale=0.05, seed=3, thalamus=True,
                                      record_spikes=False)
@@ -142,14 +136,11 @@ def test_thalamic_pulse_timed_as_in_reference(sim, params):
 
 
 @pytest.mark.nest
-def test_nest_native_thalamic_pulse_timed_as_in_reference(params, nest_module):
+def test_nest_native_thalamic_pulse_timed_as_in_reference(params, example,
+                                                           nest_module):
     import nest
 
-    sys.path.insert(0, str(EXAMPLE_DIR))
-    try:
-        import pd14_nest_native
-    finally:
-        sys.path.remove(str(EXAMPLE_DIR))
+    pd14_nest_native = example("pd14_nest_native")
     net = pd14_nest_native.build_network(scale=0.005, k_scale=0.05, seed=3, thalamus=True,
                                          record_spikes=False)
     recorder = nest.Create("spike_recorder")
