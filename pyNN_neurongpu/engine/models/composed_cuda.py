@@ -65,10 +65,7 @@ def _rhs(model) -> list[str]:
                            if kind.name == "cond_alpha"
                            else (f"{P}__inv_tau_rise", f"{P}__inv_tau_decay"))
             lines.append(f"    f[{row}] = -y[{row}] * {rise};")
-            if adexp:
-                lines.append(f"    f[{row + 1}] = {mad(f'-y[{row + 1}]', decay, f'y[{row}]')};")
-            else:
-                lines.append(f"    f[{row + 1}] = y[{row}] - y[{row + 1}] * {decay};")
+            lines.append(f"    f[{row + 1}] = {mad(f'-y[{row + 1}]', decay, f'y[{row}]')};")
             g = row + 1
         lines.append(f"    i_syn = {mad(f'y[{g}]', f'({P}__e_syn - vm)', 'i_syn')};")
         row += len(kind.components)
