@@ -9,9 +9,11 @@
 #include "propagation.cuh"
 
 // With `finish_step`, the last block to finish also ends the step (advances the clock and
-// empties the spike list), which saves a launch; `blocks_done` counts finished blocks.
+// empties the spike list), which saves a launch; `blocks_done` counts finished blocks. The
+// list is that of step clock + step_shift (-1: the last step of a pipelined run, whose
+// spikes are still to be delivered; see gpu_step.py).
 extern "C" __global__ void propagate(
-    long long* __restrict__ clock, int* __restrict__ spk_count,
+    long long* __restrict__ clock, const long long step_shift, int* __restrict__ spk_count,
     const int* __restrict__ spk_gid, const int* __restrict__ spk_mult,
     const long long* __restrict__ offsets, const unsigned int* __restrict__ meta,
     const int* __restrict__ target, const real* __restrict__ weight,
@@ -21,10 +23,10 @@ extern "C" __global__ void propagate(
 {
     const SynapseTable tab{offsets, meta, target, weight, delay, port, tbits, pbits};
     const int count = *spk_count;
-    const long long step = clock[0];
+    const long long step = clock[0] + step_shift;
     const int blocks = gridDim.x;
-    deliver_spikes(count, blocks, blockIdx.x, step, spk_gid, spk_mult, tab, ring, n_slots,
-                   n_ports, n);
+    deliver_spikes<false>(count, blocks, blockIdx.x, threadIdx.x, blockDim.x, step, spk_gid,
+                          spk_mult, tab, ring, n_slots, n_ports, n);
     if (!finish_step) return;
     __syncthreads();
     if (threadIdx.x == 0) {
@@ -44,6 +46,19 @@ extern "C" __global__ void end_step(long long* __restrict__ clock, int* __restri
 {
     clock[0] += 1;
     spk_count[0] = 0;
+}
+
+// The last launch of a pipelined step (gpu_step.py): advance the clock and empty the list
+// of the previous step, whose spikes this step's update delivered; the next step appends
+// to it. (Done by the update's last block instead, it measured slower: every block of the
+// update then waits for its writes to be visible before it retires.)
+extern "C" __global__ void end_pipelined_step(long long* __restrict__ clock,
+                                              int* __restrict__ count_even,
+                                              int* __restrict__ count_odd)
+{
+    const long long step = clock[0];
+    *((step & 1) ? count_even : count_odd) = 0;
+    clock[0] = step + 1;
 }
 
 // Add injected currents for this step: pair j adds values[row * n_pairs + j] to

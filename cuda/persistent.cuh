@@ -8,13 +8,6 @@
 #include "neurongpu_common.cuh"
 #include "propagation.cuh"
 
-// A target family's table and ring buffer, as the persistent kernel reads them. All
-// fields are 8 bytes wide (kernels.PROP_TABLE_DTYPE).
-struct PropTable {
-    unsigned long long offsets, meta, target, weight, delay, port, ring;
-    long long tbits, pbits, n_slots, n_ports, n;
-};
-
 // A state recorder's sampling (kernels.SAMPLER_DTYPE).
 struct SamplerArgs {
     unsigned long long variable, local, buffer, first_row;
@@ -64,15 +57,7 @@ __device__ __forceinline__ void sample_phase(const SamplerArgs* samplers, const 
 __device__ __forceinline__ void propagate_phase(const PropTable* tables, const int n_tables,
                                                 const StepArgs& a, const long long step)
 {
-    const int count = *(volatile int*)a.spk_count;
-    for (int t = 0; t < n_tables; ++t) {
-        const PropTable pt = tables[t];
-        const SynapseTable tab{(const long long*)pt.offsets, (const unsigned int*)pt.meta,
-                               (const int*)pt.target, (const real*)pt.weight,
-                               (const int*)pt.delay, (const signed char*)pt.port,
-                               (int)pt.tbits, (int)pt.pbits};
-        deliver_spikes(count, gridDim.x, blockIdx.x, step, (const int*)a.spk_gid,
-                       (const int*)a.spk_mult, tab, (real*)pt.ring, (int)pt.n_slots,
-                       (int)pt.n_ports, (int)pt.n);
-    }
+    deliver_list<false>(tables, n_tables, (const int*)a.spk_gid, (const int*)a.spk_mult,
+                        *(volatile int*)a.spk_count, step, gridDim.x, blockIdx.x,
+                        threadIdx.x, blockDim.x);
 }

@@ -1,22 +1,47 @@
-// One spike's share of propagation, used by the propagate kernel (delivery.cu) and the
-// persistent step kernel: `sharing` blocks walk spike s's synapses in one target family's
-// table, this block being number `rank` of them, adding weight * multiplicity to each
-// target's ring-buffer slot (step + delay) % n_slots.
+// One spike's share of propagation, used by the propagate kernel (delivery.cu), the
+// persistent step kernel and the fused update kernel's delivering warps: `sharing` groups of
+// `width` threads walk spike s's synapses in one target family's table, this group being
+// number `rank` of them and this thread its number `lane`, adding weight * multiplicity to
+// each target's ring-buffer slot (step + delay) % n_slots.
 #pragma once
 #include "neurongpu_common.cuh"
 
+// With `Batched`, a thread reads four synapses' table entries before it adds any (used by
+// the few delivering warps of a pipelined step, which need many reads in flight); else one
+// synapse at a time (the propagate kernel's many threads: batching measured no faster there).
+template <bool Batched>
 __device__ __forceinline__ void deliver_spike(
-    const int s, const int rank, const int sharing, const long long step,
-    const int* __restrict__ spk_gid, const int* __restrict__ spk_mult, const SynapseTable& tab,
-    real* __restrict__ ring, const int n_slots, const int n_ports, const int n)
+    const int s, const int rank, const int sharing, const int lane, const int width,
+    const long long step, const int* __restrict__ spk_gid, const int* __restrict__ spk_mult,
+    const SynapseTable& tab, real* __restrict__ ring, const int n_slots, const int n_ports,
+    const int n)
 {
     const int gid = spk_gid[s];
     const real m = (real)spk_mult[s];
     const long long end = tab.offsets[gid + 1];
-    const long long stride = (long long)sharing * blockDim.x;
+    const long long stride = (long long)sharing * width;
     const int now = (int)(step % n_slots);  // delays < n_slots: no division per synapse
-    for (long long k = tab.offsets[gid] + (long long)rank * blockDim.x + threadIdx.x; k < end;
-         k += stride) {
+    long long k = tab.offsets[gid] + (long long)rank * width + lane;
+    // four synapses at a time, all table reads first (an atomic addition does not wait for
+    // its result)
+    constexpr int B = 4;
+    for (; Batched && k + (B - 1) * stride < end; k += B * stride) {
+        int target[B], delay[B], port[B];
+        real w[B];
+        #pragma unroll
+        for (int j = 0; j < B; ++j) {
+            tab.get(k + j * stride, target[j], delay[j], port[j]);
+            w[j] = tab.weight[k + j * stride];
+        }
+        #pragma unroll
+        for (int j = 0; j < B; ++j) {
+            const int d = delay[j];
+            const int slot = now + d < n_slots ? now + d : now + d - n_slots;
+            atomicAdd(&ring[((size_t)slot * n_ports + port[j]) * (size_t)n + target[j]],
+                      w[j] * m);
+        }
+    }
+    for (; k < end; k += stride) {
         int target, delay, port;
         tab.get(k, target, delay, port);
         const int slot = now + delay < n_slots ? now + delay : now + delay - n_slots;
@@ -25,22 +50,63 @@ __device__ __forceinline__ void deliver_spike(
 }
 
 
-// All `count` spikes of a spike list, spread over `blocks` blocks (this one is `block`):
-// with few spikes, blocks b = s, s + count, ... share spike s; with many, block b takes
-// spikes b, b + blocks, ...
+// All `count` spikes of a spike list, spread over `groups` groups of `width` threads (this
+// thread is `lane` of group `group`): with few spikes, groups g = s, s + count, ... share
+// spike s; with many, group g takes spikes g, g + groups, ...
+template <bool Batched>
 __device__ __forceinline__ void deliver_spikes(
-    const int count, const int blocks, const int block, const long long step,
-    const int* __restrict__ spk_gid, const int* __restrict__ spk_mult, const SynapseTable& tab,
-    real* __restrict__ ring, const int n_slots, const int n_ports, const int n)
+    const int count, const int groups, const int group, const int lane, const int width,
+    const long long step, const int* __restrict__ spk_gid, const int* __restrict__ spk_mult,
+    const SynapseTable& tab, real* __restrict__ ring, const int n_slots, const int n_ports,
+    const int n)
 {
     if (count == 0) return;
-    if (count <= blocks) {
-        const int s = block % count;
-        const int sharing = (blocks - 1 - s) / count + 1;
-        deliver_spike(s, block / count, sharing, step, spk_gid, spk_mult, tab, ring, n_slots,
-                      n_ports, n);
+    if (count <= groups) {
+        const int s = group % count;
+        const int sharing = (groups - 1 - s) / count + 1;
+        deliver_spike<Batched>(s, group / count, sharing, lane, width, step, spk_gid, spk_mult, tab,
+                      ring, n_slots, n_ports, n);
     } else {
-        for (int s = block; s < count; s += blocks)
-            deliver_spike(s, 0, 1, step, spk_gid, spk_mult, tab, ring, n_slots, n_ports, n);
+        for (int s = group; s < count; s += groups)
+            deliver_spike<Batched>(s, 0, 1, lane, width, step, spk_gid, spk_mult, tab, ring,
+                                   n_slots, n_ports, n);
     }
+}
+
+
+// A target family's table and ring buffer, as the persistent kernel and the fused update
+// kernel read them. All fields are 8 bytes wide (kernels.PROP_TABLE_DTYPE).
+struct PropTable {
+    unsigned long long offsets, meta, target, weight, delay, port, ring;
+    long long tbits, pbits, n_slots, n_ports, n;
+};
+
+// A spike list of `count` spikes emitted at `step`, into every table, spread as in
+// deliver_spikes.
+template <bool Batched>
+__device__ __forceinline__ void deliver_list(
+    const PropTable* __restrict__ tables, const int n_tables, const int* __restrict__ spk_gid,
+    const int* __restrict__ spk_mult, const int count, const long long step, const int groups,
+    const int group, const int lane, const int width)
+{
+    for (int t = 0; t < n_tables; ++t) {
+        const PropTable pt = tables[t];
+        const SynapseTable tab{(const long long*)pt.offsets, (const unsigned int*)pt.meta,
+                               (const int*)pt.target, (const real*)pt.weight,
+                               (const int*)pt.delay, (const signed char*)pt.port,
+                               (int)pt.tbits, (int)pt.pbits};
+        deliver_spikes<Batched>(count, groups, group, lane, width, step, spk_gid, spk_mult, tab,
+                       (real*)pt.ring, (int)pt.n_slots, (int)pt.n_ports, (int)pt.n);
+    }
+}
+
+// deliver_list as a call, not inlined: the fused update kernel's register allocation for
+// its neuron loop stays that of the kernel without delivery (fewer spills).
+__device__ __noinline__ void deliver_list_call(
+    const PropTable* __restrict__ tables, const int n_tables, const int* __restrict__ spk_gid,
+    const int* __restrict__ spk_mult, const int count, const long long step, const int groups,
+    const int group, const int lane, const int width)
+{
+    deliver_list<true>(tables, n_tables, spk_gid, spk_mult, count, step, groups, group, lane,
+                       width);
 }

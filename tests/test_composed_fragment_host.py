@@ -39,6 +39,7 @@ POOLED_STUB = """struct Dim { unsigned int x; };
 static const Dim threadIdx = {0}, blockDim = {1};
 static int atomicAdd(int* p, int v) { const int old = *p; *p += v; return old; }
 struct StepArgs {};
+#define SPIKE_LIST(args, step) (*(args))
 static int* g_spikes;
 static void finish_spike(const FamilyArgs&, const StepArgs&, const int i, const int,
                          const int n_spikes, const long long) { g_spikes[i] = n_spikes; }
@@ -90,7 +91,7 @@ def _pooled_program(model, fields):
         "            spikes[i] = 0;",
         "        }",
         "        int pool = blockDim.x;",
-        f"        update_pooled(fa, 0, N, s, {DT!r}, 0ull, args, &pool);",
+        f"        update_pooled(fa, 0, N, s, {DT!r}, 0ull, &args, &pool);",
         "        for (size_t k = 0; k < ring.size(); ++k) if (ring[k] != 0) return 2;  // cleared",
         "        fwrite(spikes.data(), sizeof(int), N, out);",
         f"        fwrite(P[{v}], sizeof(real), N, out);",

@@ -52,9 +52,12 @@ def test_generated_neuron_kernels_compile(model_name, dtype, tmp_path):
     nvcc(source, tmp_path, model_name)
 
 
-def test_fused_kernel_of_all_families_compiles(tmp_path):
+@pytest.mark.parametrize("deliver", [False, True])
+def test_fused_kernel_of_all_families_compiles(deliver, tmp_path):
     families = [fields_of(name, "float64") for name in FRAGMENT_MODELS]
-    nvcc(kernels.fused_update_source(families, "double"), tmp_path, "all_families")
+    source = kernels.fused_update_source(families, "double", deliver=deliver)
+    assert ("deliver_list_call" in source) == deliver
+    nvcc(source, tmp_path, "all_families")
 
 
 def test_every_family_has_a_gpu_kernel():

@@ -7,6 +7,7 @@ import pytest
 from pyNN_neurongpu.engine import Backend, Network, gpu_step
 from pyNN_neurongpu.engine.models import composed_family
 from tests.conftest import HAVE_GPU
+from tests.equal_runs import assert_same_runs, connect_random
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not HAVE_GPU, reason="no CUDA GPU")]
 
@@ -21,20 +22,7 @@ def build(seed=5):
     adex = net.add_neurons(composed_family("adexp", [("excitatory", "cond_exp"),
                                                      ("inhibitory", "cond_exp")]), 200,
                            {"i_offset": rng.uniform(0.2, 0.6, 200)})
-    n = net.n_neurons
-    pre = rng.integers(0, n, 40000)
-    post = rng.integers(300, n, 40000)
-    is_cond = post >= 700
-    w = np.where(is_cond, rng.uniform(0.0, 0.002, pre.size), rng.uniform(0.0, 0.6, pre.size))
-    # dyadic weights: sums into a ring slot are exact in any order of the atomic additions
-    w = np.round(w * 2**16) / 2**16
-    exc_syn = rng.random(pre.size) < 0.8
-    delay = rng.integers(1, 30, pre.size)
-    net.connect(pre[exc_syn], post[exc_syn], weight=w[exc_syn], delay_steps=delay[exc_syn],
-                receptor="excitatory")
-    inh = ~exc_syn
-    net.connect(pre[inh], post[inh], weight=np.where(is_cond, 2 * w, -2 * w)[inh],
-                delay_steps=delay[inh], receptor="inhibitory")
+    connect_random(net, rng, 40000, first_post=300, first_cond=700)
     for part in (src, exc, cond, adex):
         net.record_spikes(part.group, part.local)
     recs = [net.record_state(exc.group, "v", exc.local[:50]),
@@ -54,15 +42,4 @@ def simulate(monkeypatch, persistent):
 
 
 def test_persistent_equals_graph_replay(monkeypatch):
-    spikes_p, traces_p = simulate(monkeypatch, True)
-    spikes_g, traces_g = simulate(monkeypatch, False)
-    total = 0
-    for (s1, l1, m1), (s2, l2, m2) in zip(spikes_p, spikes_g):
-        np.testing.assert_array_equal(s1, s2)
-        np.testing.assert_array_equal(l1, l2)
-        np.testing.assert_array_equal(m1, m2)
-        total += s1.size
-    assert total > 1000
-    for (t1, v1), (t2, v2) in zip(traces_p, traces_g):
-        np.testing.assert_array_equal(t1, t2)
-        np.testing.assert_allclose(v1, v2, rtol=0, atol=1e-9)
+    assert_same_runs(simulate(monkeypatch, True), simulate(monkeypatch, False), atol=1e-9)

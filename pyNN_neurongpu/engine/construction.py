@@ -62,6 +62,7 @@ class IncomingTable:
     weight: object           # float
     n_synapses: int
     max_delay: int
+    min_delay: int = 1       # steps; the smallest delay of any synapse in the table
     tbits: int = 0
     pbits: int = 0
     meta: object = None      # uint32, or None
@@ -97,7 +98,7 @@ def build_incoming(backend, gid_group, gid_local, n_sources, synapse_groups,
     `n_ports` receptor ports); `port_of(receptor)` gives a receptor name's port index."""
     xp = backend.xp
     parts = []   # (synapse group, selection or None, count)
-    max_delay = 1
+    max_delay, min_delay = 1, None
     for sg in synapse_groups:
         if sg.size == 0:
             continue
@@ -109,6 +110,8 @@ def build_incoming(backend, gid_group, gid_local, n_sources, synapse_groups,
         del mask
         delays = sg.delay if sel is None else sg.delay[sel]
         max_delay = max(max_delay, int(delays.max()))
+        low = int(delays.min())
+        min_delay = low if min_delay is None else min(min_delay, low)
         parts.append((sg, sel, count))
     if not parts:
         return None
@@ -116,11 +119,11 @@ def build_incoming(backend, gid_group, gid_local, n_sources, synapse_groups,
     tbits = bits_for(max(n_targets - 1, 0))
     pbits = bits_for(max(n_ports - 1, 0))
     packed = tbits + pbits + bits_for(max_delay) <= PACK_BITS
-    if backend.is_gpu:
-        return _place_on_device(backend, parts, gid_local, n_sources, n_syn, max_delay,
-                                tbits, pbits, packed, port_of)
-    return _sort_on_host(backend, parts, gid_local, n_sources, n_syn, max_delay, tbits,
-                         pbits, packed, port_of)
+    build = _place_on_device if backend.is_gpu else _sort_on_host
+    table = build(backend, parts, gid_local, n_sources, n_syn, max_delay, tbits, pbits,
+                  packed, port_of)
+    table.min_delay = min_delay
+    return table
 
 
 def _sort_on_host(backend, parts, gid_local, n_sources, n_syn, max_delay, tbits, pbits,

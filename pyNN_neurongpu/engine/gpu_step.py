@@ -43,6 +43,16 @@ PERSISTENT = kernels.env_flag("PYNN_NEURONGPU_PERSISTENT", False)
 # microcircuit on an H100 it measured slower, docs/performance.md)
 FUSE_POISSON = kernels.env_flag("PYNN_NEURONGPU_FUSE_POISSON", False)
 PERSISTENT_BLOCKS_PER_SM = int(os.environ.get("PYNN_NEURONGPU_PERSISTENT_BLOCKS_PER_SM", 4))
+# Pipelined steps: where every delay is at least two steps and a pooled family is in the
+# fused update, the spikes of step t are delivered during the update of step t + 1 by the
+# last DELIVER_WARPS warps of each pooled block, which then join their block's pool. The
+# update is compute-bound and delivery bound by memory latency, so the two overlap instead
+# of following each other (AdEx, N = 10^6, H100: update and delivery 193 us per step
+# against 176 + 45 us). Spike lists alternate by step parity; the update of step t + 1
+# reads ring slot t + 1, which no delivery of step t touches. The last step's spikes are
+# delivered when the run ends.
+PIPELINE = kernels.env_flag("PYNN_NEURONGPU_PIPELINE", True)
+DELIVER_WARPS = int(os.environ.get("PYNN_NEURONGPU_DELIVER_WARPS", 2))
 
 
 def _table_arrays(table):
@@ -144,7 +154,8 @@ class _Family:
 
     def launch_schedule(self, runner):
         """Emit this step's scheduled spikes (spike-array families)."""
-        args_tail = (runner.spk_gid, runner.spk_mult, runner.spk_count, self.recorded,
+        args_tail = (runner.spk_gid, runner.spk_mult, runner.spk_count,
+                     *runner._odd_list(), self.recorded,
                      self.rec_count, self.rec_step, self.rec_local, self.rec_mult,
                      np.int32(self.rec_capacity))
         fn = runner.static_kernel("spike_source_array.cu", "spike_source_array_update")
@@ -265,6 +276,7 @@ class GpuStep:
         self.spk_gid = xp.zeros(max(capacity, 1), dtype=np.int32)
         self.spk_mult = xp.zeros(max(capacity, 1), dtype=np.int32)
         self.spk_count = xp.zeros(1, dtype=np.int32)
+        self._spikes_odd = None
         self.clock = xp.asarray(np.array([network.step], dtype=np.int64))
         self.block_first = xp.zeros(1, dtype=np.int64)
         self.stimuli = {f.group.index: _StimulusSet(self, f) for f in self.families
@@ -277,10 +289,12 @@ class GpuStep:
             fam = self.by_group[gi]
             self.tables.append((table, fam))
         self.blocks_done = xp.zeros(1, dtype=np.uint32)
+        self.pipelined = False
         self.plastic = [gpu_plastic.PlasticLaunch(self, pg) for pg in network.plastic_groups]
         self.n_absorbed = 0
         if FUSE_POISSON and not self.plastic:  # plastic groups need every source's spikes
             self._absorb_poisson_sources()
+        self.prop_tables, self.n_prop_tables = self._prop_tables()
         self._prepare_fused_update()
         # the persistent kernel covers fragment families, state sampling and propagation;
         # spike-array schedules, injected currents and plastic synapses take the
@@ -297,20 +311,7 @@ class GpuStep:
                                            kernels.c_type(self.backend.float))
         self.persistent_kernel = kernels.compile_module(source).get_function(
             kernels.PERSISTENT_KERNEL)
-        capacity = int(self.spk_gid.shape[0])
-        self._spikes_odd = (xp.zeros(capacity, dtype=np.int32),
-                            xp.zeros(capacity, dtype=np.int32), xp.zeros(1, dtype=np.int32))
-        even = self._step_args()
-        odd = tuple(a.data.ptr for a in self._spikes_odd) + even[3:]
-        self.step_args_pair = xp.asarray(np.array([even, odd], dtype=kernels.STEP_ARGS_DTYPE)
-                                         .view(np.uint8))
-        tables = [tuple(_pointer(a) for a in _table_arrays(table)) + (fam.ring.data.ptr,)
-                  + (table.tbits, table.pbits, fam.n_slots, len(fam.group.model.receptors),
-                     fam.n)
-                  for table, fam in self.tables]
-        self.n_prop_tables = len(tables)
-        self.prop_tables = xp.asarray(np.array(tables or [(0,) * 12],
-                                               dtype=kernels.PROP_TABLE_DTYPE).view(np.uint8))
+        self.step_args_pair = self._step_args_pair(two_lists=True)
         samplers = [(s.rec.group.state[s.rec.variable].data.ptr, s.local.data.ptr,
                      s.buffer.data.ptr, s.first_row.data.ptr, s.n_rec, s.rec.interval)
                     for s in self.samplers if s.n_rec]
@@ -326,6 +327,37 @@ class GpuStep:
             per_sm = 1
         # every block must be resident at once (grid barriers)
         self.persistent_blocks = max(1, min(int(per_sm), PERSISTENT_BLOCKS_PER_SM) * n_sm)
+
+    def _prop_tables(self):
+        """The device array of the tables' records (kernels.PROP_TABLE_DTYPE), and their
+        number."""
+        tables = [tuple(_pointer(a) for a in _table_arrays(table)) + (fam.ring.data.ptr,)
+                  + (table.tbits, table.pbits, fam.n_slots, len(fam.group.model.receptors),
+                     fam.n)
+                  for table, fam in self.tables]
+        records = np.array(tables or [(0,) * 12], dtype=kernels.PROP_TABLE_DTYPE)
+        return self.backend.xp.asarray(records.view(np.uint8)), len(tables)
+
+    def _step_args_pair(self, two_lists: bool):
+        """StepArgs of even and odd steps: separate spike lists with `two_lists`, else the
+        same list twice."""
+        xp = self.backend.xp
+        if two_lists and self._spikes_odd is None:
+            capacity = int(self.spk_gid.shape[0])
+            self._spikes_odd = (xp.zeros(capacity, dtype=np.int32),
+                                xp.zeros(capacity, dtype=np.int32),
+                                xp.zeros(1, dtype=np.int32))
+        even = self._step_args()
+        odd = even
+        if two_lists:
+            odd = tuple(a.data.ptr for a in self._spikes_odd) + even[3:]
+        return xp.asarray(np.array([even, odd], dtype=kernels.STEP_ARGS_DTYPE).view(np.uint8))
+
+    def _odd_list(self):
+        """The spike list (gid, multiplicity, count) of odd steps."""
+        if self._spikes_odd is not None:
+            return self._spikes_odd
+        return (self.spk_gid, self.spk_mult, self.spk_count)
 
     def _run_persistent_chunk(self, k: int):
         self.persistent_kernel(
@@ -416,15 +448,23 @@ class GpuStep:
 
     def _prepare_fused_update(self):
         """One kernel updates every family with a fragment; its argument tables live in
-        device memory."""
+        device memory. Pooled families come first, so that their blocks are the kernel's
+        first (the delivering blocks of a pipelined run)."""
         xp = self.backend.xp
-        self.fused = [f for f in self.families if not f.schedule and not f.skip]
+        fused = [f for f in self.families if not f.schedule and not f.skip]
+        self.fused = sorted(fused, key=lambda f: not kernels.pooled(f.group.model))
         self.scheduled = [f for f in self.families if f.schedule]
+        self.pipelined = False
+        self.deliver_blocks = 0
         if not self.fused:
             return
-        source = kernels.fused_update_source(self._family_sources(),
-                                             kernels.c_type(self.backend.float))
         any_pooled = any(kernels.pooled(f.group.model) for f in self.fused)
+        self.pipelined = bool(PIPELINE and not PERSISTENT and any_pooled and self.tables
+                              and not self.plastic
+                              and min(table.min_delay for table, _ in self.tables) >= 2)
+        source = kernels.fused_update_source(self._family_sources(),
+                                             kernels.c_type(self.backend.float),
+                                             deliver=self.pipelined)
         self.fused_kernel = kernels.compile_module(
             source, fused_max_registers(any_pooled)).get_function(kernels.FUSED_KERNEL)
         per_thread = self._pool_neurons_per_thread()
@@ -433,11 +473,12 @@ class GpuStep:
             per_block = kernels.neurons_per_block(f.group.model, per_thread)
             records.append(f.family_args(first, per_block))
             first += kernels.blocks_for(f.n, per_block)
+            if self.pipelined and kernels.pooled(f.group.model):
+                self.deliver_blocks = first   # pooled families come first
         self.fused_blocks = first
         self.family_table = xp.asarray(np.array(records, dtype=kernels.FAMILY_ARGS_DTYPE)
                                        .view(np.uint8))
-        self.step_args = xp.asarray(np.array([self._step_args()], dtype=kernels.STEP_ARGS_DTYPE)
-                                    .view(np.uint8))
+        self.step_args = self._step_args_pair(two_lists=self.pipelined)
 
     def _pool_neurons_per_thread(self) -> int:
         """Neurons per thread of the pooled families (kernels.POOL): as many as make their
@@ -520,11 +561,18 @@ class GpuStep:
                 runner.fused_kernel(
                     (runner.fused_blocks,), (kernels.THREADS,),
                     (runner.family_table, np.int32(len(runner.fused)), runner.clock,
-                     np.float64(runner.dt), np.uint64(runner.seed), runner.step_args))
+                     np.float64(runner.dt), np.uint64(runner.seed), runner.step_args,
+                     runner.prop_tables, np.int32(runner.n_prop_tables),
+                     np.int64(runner.deliver_blocks), np.int32(DELIVER_WARPS)))
             out.append(("update:" + ",".join(f.group.model.name for f in self.fused), update))
         out += [(f"sample:{s.rec.variable}", s.launch) for s in self.samplers]
         # plastic groups read this step's spike list before a propagation ends the step
         out += [(f"plastic:{pl.model}", pl.launch) for pl in self.plastic]
+        if self.pipelined:  # the next step's update delivers this step's spikes
+            def end_pipelined_step(runner):
+                runner.static_kernel("delivery.cu", "end_pipelined_step")(
+                    (1,), (1,), (runner.clock, runner.spk_count, runner._spikes_odd[2]))
+            return out + [("end_step", end_pipelined_step)]
         for k, (table, fam) in enumerate(self.tables):
             # the last propagation also ends the step
             last = FUSE_END_STEP and k == len(self.tables) - 1
@@ -532,7 +580,8 @@ class GpuStep:
             def propagate(runner, table=table, fam=fam, last=last):
                 runner.static_kernel("delivery.cu", "propagate")(
                     (runner.propagate_blocks,), (kernels.THREADS,),
-                    (runner.clock, runner.spk_count, runner.spk_gid, runner.spk_mult)
+                    (runner.clock, np.int64(0), runner.spk_count, runner.spk_gid,
+                     runner.spk_mult)
                     + tuple(a if a is not None else np.uint64(0) for a in _table_arrays(table))
                     + (np.int32(table.tbits), np.int32(table.pbits), fam.ring,
                        np.int32(fam.n_slots), np.int32(len(fam.group.model.receptors)),
@@ -567,6 +616,7 @@ class GpuStep:
                 totals[label] = totals.get(label, 0.0) + cupy.cuda.get_elapsed_time(start, stop)
         net.step += n_steps
         self._end_chunk(net.step - n_steps, n_steps)
+        self._deliver_last_step()
         return {label: t / n_steps for label, t in totals.items()}
 
     # -- a run --------------------------------------------------------------------------
@@ -601,6 +651,25 @@ class GpuStep:
                 stream.synchronize()
                 net.step = start + k
                 self._end_chunk(start, k)
+            self._deliver_last_step()
+            stream.synchronize()
+
+    def _deliver_last_step(self):
+        """A pipelined run ends with the last step's spikes still in their list: deliver
+        them (so the ring buffers hold what an unpipelined run leaves) and empty it."""
+        if not self.pipelined:
+            return
+        gid, mult, count = (self.spk_gid, self.spk_mult, self.spk_count) \
+            if (self.net.step - 1) % 2 == 0 else self._spikes_odd
+        for table, fam in self.tables:
+            self.static_kernel("delivery.cu", "propagate")(
+                (self.propagate_blocks,), (kernels.THREADS,),
+                (self.clock, np.int64(-1), count, gid, mult)
+                + tuple(a if a is not None else np.uint64(0) for a in _table_arrays(table))
+                + (np.int32(table.tbits), np.int32(table.pbits), fam.ring,
+                   np.int32(fam.n_slots), np.int32(len(fam.group.model.receptors)),
+                   np.int32(fam.n), self.blocks_done, np.int32(0)))
+        count[...] = 0
 
     def _capture(self, stream, k: int):
         """A graph of `k` steps. Kernels compile (and modules load) before the capture, and

@@ -150,7 +150,8 @@ def family_function_source(model, fields: list[tuple[str, object, bool, bool]], 
     lines = [
         f"__device__ __forceinline__ void {fn_name}(const FamilyArgs& f, const int i,",
         "    const long long step, const double dt, const unsigned long long seed,",
-        "    const StepArgs& step_args_)",  # not `a`: a model may have a parameter a
+        # not `a`: a model may have a parameter a
+        "    const StepArgs* __restrict__ step_args_)",
         "{",
         "    const unsigned long long* P = (const unsigned long long*)f.P;",
         *pointers,
@@ -165,7 +166,8 @@ def family_function_source(model, fields: list[tuple[str, object, bool, bool]], 
         "    }",
         *stores,
         *clears,
-        "    if (n_spikes > 0) finish_spike(f, step_args_, i, gid, n_spikes, step);",
+        "    if (n_spikes > 0)",
+        "        finish_spike(f, SPIKE_LIST(step_args_, step), i, gid, n_spikes, step);",
         "}",
     ]
     return "\n".join(lines)
@@ -234,7 +236,8 @@ def _pooled_function_source(model, fields, fn_name: str, background: bool = Fals
     lines = [
         f"__device__ __forceinline__ void {fn_name}(const FamilyArgs& f, const int first,",
         "    const int end, const long long step, const double dt,",
-        "    const unsigned long long seed, const StepArgs& step_args_, int* const pool)",
+        "    const unsigned long long seed, const StepArgs* __restrict__ step_args_,",
+        "    int* const pool)",
         "{",
         "    const unsigned long long* P = (const unsigned long long*)f.P;",
         *pointers,
@@ -259,7 +262,8 @@ def _pooled_function_source(model, fields, fn_name: str, background: bool = Fals
         *stores,
         *clears,
         "            if (n_spikes > 0)",
-        "                finish_spike(f, step_args_, i, ((const int*)f.gids)[i], n_spikes, step);",
+        "                finish_spike(f, SPIKE_LIST(step_args_, step), i,",
+        "                             ((const int*)f.gids)[i], n_spikes, step);",
         "            i = first + atomicAdd(pool, 1);",
         "            fresh = true;",
         "        }",
@@ -319,11 +323,11 @@ def _family_functions(families):
         if pooled(model):
             functions.append(_pooled_function_source(model, fields, fn, *background))
             dispatch.append(f"    {keyword} (k == {k}) {fn}(f, (int)first, end, step, dt, seed,"
-                            " a, &pool);")
+                            " step_args, &pool);")
         else:
             functions.append(family_function_source(model, fields, fn, *background))
             dispatch.append(f"    {keyword} (k == {k}) {{ if (i < end) {fn}(f, i, step, dt,"
-                            " seed, a); }")
+                            " seed, step_args); }")
     return functions, dispatch
 
 
@@ -333,37 +337,59 @@ def neurons_per_block(model, per_thread: int) -> int:
     return THREADS * max(1, int(per_thread)) if pooled(model) else THREADS
 
 
-def _prelude(real: str) -> list[str]:
+def _prelude(real: str, two_lists: bool) -> list[str]:
+    """Definitions and includes of a generated kernel; with `two_lists`, spikes of odd
+    steps go to step_args[1] (persistent and pipelined kernels), else to step_args[0]
+    (without computing an index: a register fewer in the neuron loop)."""
+    spike_list = "(args)[(step) & 1]" if two_lists else "(*(args))"
     return [f"#define NEURONGPU_REAL {real}",
+            f"#define SPIKE_LIST(args, step) {spike_list}",
             f"#define NEURONGPU_FAST_RK {'true' if FAST_RK else 'false'}",
-            '#include "neurongpu_common.cuh"', '#include "rkf45.cuh"', _FAMILY_ARGS_STRUCT,
+            '#include "neurongpu_common.cuh"', '#include "rkf45.cuh"',
+            '#include "propagation.cuh"', _FAMILY_ARGS_STRUCT,
             '#include "step_args.cuh"']
 
 
-def fused_update_source(families: list[tuple[object, list]], real: str) -> str:
+def fused_update_source(families: list[tuple[object, list]], real: str,
+                        deliver: bool = False) -> str:
     """CUDA source of the one kernel that updates every family of a network.
 
     `families` is a list of (model, fields) or (model, fields, background). Blocks are
     dealt out to families in order (FamilyArgs.first_block); each block updates blockDim.x
-    neurons of its family.
+    neurons of its family. Spikes go to the list of the step's parity (step_args[0] and
+    [1] are the same list unless the run is pipelined). With `deliver` (a pipelined run),
+    the last `deliver_warps` warps of each of the first `deliver_blocks` blocks (those of
+    pooled families) first deliver the previous step's spikes into `tables`, then join
+    their block's pool (gpu_step.py); without, the kernel has no such code.
     """
     functions, dispatch = _family_functions(families)
+    delivery = [
+        "    const int lane = (int)threadIdx.x - ((int)blockDim.x - 32 * deliver_warps);",
+        "    if (vb < deliver_blocks && lane >= 0) {",
+        "        const StepArgs& prev = step_args[(step - 1) & 1];",
+        "        deliver_list_call(tables, n_tables, (const int*)prev.spk_gid,",
+        "                          (const int*)prev.spk_mult, *(const int*)prev.spk_count,",
+        "                          step - 1, (int)deliver_blocks, (int)vb, lane,",
+        "                          32 * deliver_warps);",
+        "    }",
+    ] if deliver else []
     lines = [
-        *_prelude(real),
+        *_prelude(real, two_lists=deliver),
         *functions,
         f'extern "C" __global__ void {FUSED_KERNEL}(const FamilyArgs* __restrict__ fams,',
         "    const int n_fams, const long long* __restrict__ clock, const double dt,",
-        "    const unsigned long long seed, const StepArgs* __restrict__ step_args)",
+        "    const unsigned long long seed, const StepArgs* __restrict__ step_args,",
+        "    const PropTable* __restrict__ tables, const int n_tables,",
+        "    const long long deliver_blocks, const int deliver_warps)",
         "{",
-        # references, not copies: fields are loaded where used (fewer live registers)
-        "    const StepArgs& a = *step_args;",
+        "    const long long step = clock[0];",
         "    __shared__ int pool;  // the next neuron of a pooled family's block",
         "    if (threadIdx.x == 0) pool = blockDim.x;",
         "    __syncthreads();",
         "    const long long vb = blockIdx.x;",
+        *delivery,
         "    int k = 0;",
         "    while (k + 1 < n_fams && vb >= fams[k + 1].first_block) ++k;",
-        "    const long long step = clock[0];",
         *dispatch,
         "}",
     ]
@@ -371,7 +397,8 @@ def fused_update_source(families: list[tuple[object, list]], real: str) -> str:
 
 
 PERSISTENT_KERNEL = "run_chunk"
-# the persistent kernel's per-table and per-sampler records (cuda/persistent.cuh)
+# the per-table records of the persistent and the pipelined fused kernel
+# (cuda/propagation.cuh) and the persistent kernel's per-sampler records (persistent.cuh)
 PROP_TABLE_DTYPE = np.dtype([(name, np.uint64) for name in
                              ("offsets", "meta", "target", "weight", "delay", "port", "ring")]
                             + [(name, np.int64) for name in
@@ -387,7 +414,7 @@ def persistent_source(families: list[tuple[object, list]], real: str) -> str:
     barrier. Virtual blocks are dealt out to families as in the fused update kernel."""
     functions, dispatch = _family_functions(families)
     lines = [
-        *_prelude(real),
+        *_prelude(real, two_lists=True),
         '#include "persistent.cuh"',
         *functions,
         f'extern "C" __global__ void {PERSISTENT_KERNEL}(const FamilyArgs* __restrict__ fams,',
@@ -401,7 +428,6 @@ def persistent_source(families: list[tuple[object, list]], real: str) -> str:
         "    __shared__ int pool;  // the next neuron of a pooled family's block",
         "    for (int s = 0; s < n_steps; ++s) {",
         "    const long long step = first_step + s;",
-        "    const StepArgs& a = step_args[step & 1];",
         "    for (long long vb = blockIdx.x; vb < n_vblocks; vb += gridDim.x) {",
         "    __syncthreads();  // every thread is done with the previous block's pool",
         "    if (threadIdx.x == 0) pool = blockDim.x;",
@@ -412,7 +438,7 @@ def persistent_source(families: list[tuple[object, list]], real: str) -> str:
         "    }",
         "    grid_barrier(bar, gridDim.x);",
         "    sample_phase(samplers, n_samplers, step);",
-        "    propagate_phase(tables, n_tables, a, step);",
+        "    propagate_phase(tables, n_tables, step_args[step & 1], step);",
         "    if (blockIdx.x == 0 && threadIdx.x == 0)",
         "        *(int*)step_args[(step + 1) & 1].spk_count = 0;",
         "    grid_barrier(bar, gridDim.x);",
