@@ -289,7 +289,6 @@ class GpuStep:
             fam = self.by_group[gi]
             self.tables.append((table, fam))
         self.blocks_done = xp.zeros(1, dtype=np.uint32)
-        self.pipelined = False
         self.plastic = [gpu_plastic.PlasticLaunch(self, pg) for pg in network.plastic_groups]
         self.n_absorbed = 0
         if FUSE_POISSON and not self.plastic:  # plastic groups need every source's spikes
@@ -578,14 +577,8 @@ class GpuStep:
             last = FUSE_END_STEP and k == len(self.tables) - 1
 
             def propagate(runner, table=table, fam=fam, last=last):
-                runner.static_kernel("delivery.cu", "propagate")(
-                    (runner.propagate_blocks,), (kernels.THREADS,),
-                    (runner.clock, np.int64(0), runner.spk_count, runner.spk_gid,
-                     runner.spk_mult)
-                    + tuple(a if a is not None else np.uint64(0) for a in _table_arrays(table))
-                    + (np.int32(table.tbits), np.int32(table.pbits), fam.ring,
-                       np.int32(fam.n_slots), np.int32(len(fam.group.model.receptors)),
-                       np.int32(fam.n), runner.blocks_done, np.int32(last)))
+                runner._propagate(table, fam, (runner.spk_gid, runner.spk_mult,
+                                               runner.spk_count), 0, last)
             out.append((f"propagate:{fam.group.model.name}", propagate))
         if not (self.tables and FUSE_END_STEP):
             def end_step(runner):
@@ -659,17 +652,24 @@ class GpuStep:
         them (so the ring buffers hold what an unpipelined run leaves) and empty it."""
         if not self.pipelined:
             return
-        gid, mult, count = (self.spk_gid, self.spk_mult, self.spk_count) \
+        spikes = (self.spk_gid, self.spk_mult, self.spk_count) \
             if (self.net.step - 1) % 2 == 0 else self._spikes_odd
         for table, fam in self.tables:
-            self.static_kernel("delivery.cu", "propagate")(
-                (self.propagate_blocks,), (kernels.THREADS,),
-                (self.clock, np.int64(-1), count, gid, mult)
-                + tuple(a if a is not None else np.uint64(0) for a in _table_arrays(table))
-                + (np.int32(table.tbits), np.int32(table.pbits), fam.ring,
-                   np.int32(fam.n_slots), np.int32(len(fam.group.model.receptors)),
-                   np.int32(fam.n), self.blocks_done, np.int32(0)))
-        count[...] = 0
+            self._propagate(table, fam, spikes, -1, False)
+        spikes[2][...] = 0
+
+    def _propagate(self, table, fam, spikes, step_shift: int, finish_step: bool):
+        """Launch the propagation of the spike list `spikes` (gid, multiplicity, count) of
+        step clock + step_shift into `fam`'s ring buffer through `table`; with
+        `finish_step`, its last block also ends the step (cuda/delivery.cu)."""
+        gid, mult, count = spikes
+        self.static_kernel("delivery.cu", "propagate")(
+            (self.propagate_blocks,), (kernels.THREADS,),
+            (self.clock, np.int64(step_shift), count, gid, mult)
+            + tuple(a if a is not None else np.uint64(0) for a in _table_arrays(table))
+            + (np.int32(table.tbits), np.int32(table.pbits), fam.ring,
+               np.int32(fam.n_slots), np.int32(len(fam.group.model.receptors)),
+               np.int32(fam.n), self.blocks_done, np.int32(finish_step)))
 
     def _capture(self, stream, k: int):
         """A graph of `k` steps. Kernels compile (and modules load) before the capture, and
