@@ -107,6 +107,15 @@ def fragment_source(model) -> str:
     return generate() if generate is not None else read_source(f"{model.name}.cu")
 
 
+def _field_pointer(k: int, name: str, dtype, writable: bool):
+    """A field's C name (per-receptor names such as AMPA.gsyn as identifiers), C type,
+    const qualifier, and the declaration of its pointer _p<k> from the table P."""
+    ctype = c_type(dtype)
+    qualifier = "" if writable else "const "
+    return (name.replace(".", "__"), ctype, qualifier,
+            f"    {qualifier}{ctype}* const _p{k} = ({qualifier}{ctype}*)P[{k}];")
+
+
 def family_function_source(model, fields: list[tuple[str, object, bool, bool]], fn_name: str,
                            background: bool = False) -> str:
     """A device function that advances neuron `i` of a family `model` by one step.
@@ -123,11 +132,9 @@ def family_function_source(model, fields: list[tuple[str, object, bool, bool]], 
     ports = list(model.receptors)
     pointers, loads, stores = [], [], []
     for k, (name, dtype, writable, uniform) in enumerate(fields):
-        name = name.replace(".", "__")  # per-receptor names (AMPA.gsyn) as C identifiers
-        ctype = c_type(dtype)
-        qualifier = "" if writable else "const "
+        name, ctype, qualifier, pointer = _field_pointer(k, name, dtype, writable)
         index = "0" if uniform else "i"
-        pointers.append(f"    {qualifier}{ctype}* const _p{k} = ({qualifier}{ctype}*)P[{k}];")
+        pointers.append(pointer)
         loads.append(f"    {qualifier}{ctype} {name} = _p{k}[{index}];")
         if writable:
             stores.append(f"    _p{k}[i] = {name};")
@@ -201,10 +208,8 @@ def _pooled_function_source(model, fields, fn_name: str, background: bool = Fals
     pointers, declarations, loads, stores = [], [], [], []
     uniform_names = set()
     for k, (name, dtype, writable, uniform) in enumerate(fields):
-        name = name.replace(".", "__")
-        ctype = c_type(dtype)
-        qualifier = "" if writable else "const "
-        pointers.append(f"    {qualifier}{ctype}* const _p{k} = ({qualifier}{ctype}*)P[{k}];")
+        name, ctype, _, pointer = _field_pointer(k, name, dtype, writable)
+        pointers.append(pointer)
         if uniform:
             uniform_names.add(name)
             declarations.append(f"    const {ctype} {name} = _p{k}[0];")
