@@ -41,6 +41,23 @@ extern "C" __global__ void propagate(
     }
 }
 
+// The spikes of the previous step (clock - 1), delivered into every table while this
+// step's update runs, in a branch of the step's graph beside it (a pipelined run,
+// gpu_step.py). Each block is one group of threads; spike lists alternate by step parity.
+extern "C" __global__ void deliver_previous_step(
+    const long long* __restrict__ clock, const int* __restrict__ gid_even,
+    const int* __restrict__ mult_even, const int* __restrict__ count_even,
+    const int* __restrict__ gid_odd, const int* __restrict__ mult_odd,
+    const int* __restrict__ count_odd, const PropTable* __restrict__ tables,
+    const int n_tables)
+{
+    const long long step = clock[0] - 1;
+    const bool odd = step & 1;
+    deliver_list<true>(tables, n_tables, odd ? gid_odd : gid_even, odd ? mult_odd : mult_even,
+                       *(odd ? count_odd : count_even), step, gridDim.x, blockIdx.x,
+                       threadIdx.x, blockDim.x);
+}
+
 // The last launch of a step: advance the clock and empty the spike list.
 extern "C" __global__ void end_step(long long* __restrict__ clock, int* __restrict__ spk_count)
 {

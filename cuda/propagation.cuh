@@ -1,14 +1,15 @@
-// One spike's share of propagation, used by the propagate kernel (delivery.cu), the
-// persistent step kernel and the fused update kernel's delivering warps: `sharing` groups of
-// `width` threads walk spike s's synapses in one target family's table, this group being
-// number `rank` of them and this thread its number `lane`, adding weight * multiplicity to
-// each target's ring-buffer slot (step + delay) % n_slots.
+// One spike's share of propagation, used by the propagate kernel and the pipelined step's
+// delivery kernel (delivery.cu) and the persistent step kernel: `sharing` groups of `width`
+// threads walk spike s's synapses in one target family's table, this group being number
+// `rank` of them and this thread its number `lane`, adding weight * multiplicity to each
+// target's ring-buffer slot (step + delay) % n_slots.
 #pragma once
 #include "neurongpu_common.cuh"
 
-// With `Batched`, a thread reads four synapses' table entries before it adds any (used by
-// the few delivering warps of a pipelined step, which need many reads in flight); else one
-// synapse at a time (the propagate kernel's many threads: batching measured no faster there).
+// With `Batched`, a thread reads four synapses' table entries before it adds any (the
+// delivery kernel's few threads, which run beside the update and need many reads in
+// flight; two or one at a time measured slower there); else one synapse at a time (the
+// propagate kernel's many threads: batching measured no faster there).
 template <bool Batched>
 __device__ __forceinline__ void deliver_spike(
     const int s, const int rank, const int sharing, const int lane, const int width,
@@ -74,7 +75,7 @@ __device__ __forceinline__ void deliver_spikes(
 }
 
 
-// A target family's table and ring buffer, as the persistent kernel and the fused update
+// A target family's table and ring buffer, as the persistent kernel and the delivery
 // kernel read them. All fields are 8 bytes wide (kernels.PROP_TABLE_DTYPE).
 struct PropTable {
     unsigned long long offsets, meta, target, weight, delay, port, ring;
@@ -99,15 +100,4 @@ __device__ __forceinline__ void deliver_list(
                                 tab, (real*)pt.ring, (int)pt.n_slots, (int)pt.n_ports,
                                 (int)pt.n);
     }
-}
-
-// deliver_list as a call, not inlined, in the fused update kernel: slightly fewer spills
-// (AdEx, 80 registers: 164 bytes of spill stores against 172 inlined; 100 without delivery).
-__device__ __noinline__ void deliver_list_call(
-    const PropTable* __restrict__ tables, const int n_tables, const int* __restrict__ spk_gid,
-    const int* __restrict__ spk_mult, const int count, const long long step, const int groups,
-    const int group, const int lane, const int width)
-{
-    deliver_list<true>(tables, n_tables, spk_gid, spk_mult, count, step, groups, group, lane,
-                       width);
 }

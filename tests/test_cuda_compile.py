@@ -52,11 +52,11 @@ def test_generated_neuron_kernels_compile(model_name, dtype, tmp_path):
     nvcc(source, tmp_path, model_name)
 
 
-@pytest.mark.parametrize("deliver", [False, True])
-def test_fused_kernel_of_all_families_compiles(deliver, tmp_path):
+@pytest.mark.parametrize("two_lists", [False, True])
+def test_fused_kernel_of_all_families_compiles(two_lists, tmp_path):
     families = [fields_of(name, "float64") for name in FRAGMENT_MODELS]
-    source = kernels.fused_update_source(families, "double", deliver=deliver)
-    assert ("deliver_list_call" in source) == deliver
+    source = kernels.fused_update_source(families, "double", two_lists=two_lists)
+    assert ("(args)[(step) & 1]" in source) == two_lists
     nvcc(source, tmp_path, "all_families")
 
 

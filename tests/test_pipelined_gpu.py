@@ -1,7 +1,7 @@
 """Pipelined steps (gpu_step.PIPELINE): with every delay at least two steps and a pooled
-family in the network, the update of step t + 1 delivers the spikes of step t. Results
-must be exactly those of the unpipelined step (deliver, then update), across chunks and
-runs, with spike-array sources and Poisson sources in the network."""
+family in the network, the spikes of step t are delivered beside the update of step t + 1.
+Results must be exactly those of the unpipelined step (deliver, then update), across
+chunks and runs, with spike-array sources and Poisson sources in the network."""
 
 import numpy as np
 import pytest
@@ -63,11 +63,29 @@ def test_pipelined_equals_unpipelined(monkeypatch):
     assert last > 0
 
 
-@pytest.mark.parametrize("warps", [1, 8])
-def test_more_or_fewer_delivering_warps(monkeypatch, warps):
+@pytest.mark.parametrize("threads,per_sm,registers", [(32, 1, 32), (256, 3, 0)])
+def test_delivery_kernel_shapes(monkeypatch, threads, per_sm, registers):
     reference = simulate(monkeypatch, False)
-    monkeypatch.setattr(gpu_step, "DELIVER_WARPS", warps)
+    for name, value in (("DELIVER_THREADS", threads), ("DELIVER_BLOCKS_PER_SM", per_sm),
+                        ("DELIVER_REGISTERS", registers)):
+        monkeypatch.setattr(gpu_step, name, value)
     assert_same_runs(simulate(monkeypatch, True), reference)
+
+
+def test_profile_of_a_pipelined_step(monkeypatch):
+    net, parts, _ = build(2)
+    net.run(50)
+    for g in net.groups.values():   # as tools/profile_balanced.py prepares a profile
+        g.prepare()
+        g.extra = g.model.prepare_run(net.backend, g, net.step)
+    times = gpu_step.GpuStep(net, 20).profile(20)
+    assert times["deliver"] > 0 and times["end_step"] > 0
+    reference, ref_parts, _ = build(2)
+    monkeypatch.setattr(gpu_step, "PIPELINE", False)
+    reference.run(70)
+    for part, ref in zip(parts, ref_parts):
+        assert np.array_equal(part.group.spike_recorder.events()[0],
+                              ref.group.spike_recorder.events()[0])
 
 
 def test_one_step_delay_is_not_pipelined(monkeypatch):

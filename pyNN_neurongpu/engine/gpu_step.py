@@ -44,15 +44,19 @@ PERSISTENT = kernels.env_flag("PYNN_NEURONGPU_PERSISTENT", False)
 FUSE_POISSON = kernels.env_flag("PYNN_NEURONGPU_FUSE_POISSON", False)
 PERSISTENT_BLOCKS_PER_SM = int(os.environ.get("PYNN_NEURONGPU_PERSISTENT_BLOCKS_PER_SM", 4))
 # Pipelined steps: where every delay is at least two steps and a pooled family is in the
-# fused update, the spikes of step t are delivered during the update of step t + 1 by the
-# last DELIVER_WARPS warps of each pooled block, which then join their block's pool. The
-# update is compute-bound and delivery bound by memory latency, so the two overlap instead
-# of following each other (AdEx, N = 10^6, H100: update and delivery 193 us per step
-# against 176 + 45 us). Spike lists alternate by step parity; the update of step t + 1
-# reads ring slot t + 1, which no delivery of step t touches. The last step's spikes are
-# delivered when the run ends.
+# fused update, the spikes of step t are delivered while the update of step t + 1 runs, by
+# a small delivery kernel in a branch of the step's graph beside it (DELIVER_THREADS
+# threads per block, DELIVER_BLOCKS_PER_SM blocks per SM, at most DELIVER_REGISTERS
+# registers each: 128 x 32 = 4096 registers, what an SM has left beside three pooled blocks
+# of 256 threads x 80 registers). The update is compute-bound and delivery bound by memory
+# latency, so the two overlap instead of following each other. Spike lists alternate by
+# step parity; the update of step t + 1 reads ring slot t + 1, which no delivery of step t
+# touches; the branch joins before the step ends. The last step's spikes are delivered when
+# the run ends.
 PIPELINE = kernels.env_flag("PYNN_NEURONGPU_PIPELINE", True)
-DELIVER_WARPS = int(os.environ.get("PYNN_NEURONGPU_DELIVER_WARPS", 2))
+DELIVER_THREADS = int(os.environ.get("PYNN_NEURONGPU_DELIVER_THREADS", 128))
+DELIVER_BLOCKS_PER_SM = int(os.environ.get("PYNN_NEURONGPU_DELIVER_BLOCKS_PER_SM", 1))
+DELIVER_REGISTERS = int(os.environ.get("PYNN_NEURONGPU_DELIVER_REGISTERS", 32))
 
 
 def _table_arrays(table):
@@ -277,6 +281,8 @@ class GpuStep:
         self.spk_mult = xp.zeros(max(capacity, 1), dtype=np.int32)
         self.spk_count = xp.zeros(1, dtype=np.int32)
         self._spikes_odd = None
+        self._side = None     # the side stream of a pipelined run's delivery branch
+        self._serial = False
         self.clock = xp.asarray(np.array([network.step], dtype=np.int64))
         self.block_first = xp.zeros(1, dtype=np.int64)
         self.stimuli = {f.group.index: _StimulusSet(self, f) for f in self.families
@@ -447,14 +453,13 @@ class GpuStep:
 
     def _prepare_fused_update(self):
         """One kernel updates every family with a fragment; its argument tables live in
-        device memory. Pooled families come first, so that their blocks are the kernel's
-        first (the delivering blocks of a pipelined run)."""
+        device memory. Pooled families come first: their blocks, one wave of them, start
+        before the others."""
         xp = self.backend.xp
         fused = [f for f in self.families if not f.schedule and not f.skip]
         self.fused = sorted(fused, key=lambda f: not kernels.pooled(f.group.model))
         self.scheduled = [f for f in self.families if f.schedule]
         self.pipelined = False
-        self.deliver_blocks = 0
         if not self.fused:
             return
         any_pooled = any(kernels.pooled(f.group.model) for f in self.fused)
@@ -463,7 +468,7 @@ class GpuStep:
                               and min(table.min_delay for table, _ in self.tables) >= 2)
         source = kernels.fused_update_source(self._family_sources(),
                                              kernels.c_type(self.backend.float),
-                                             deliver=self.pipelined)
+                                             two_lists=self.pipelined)
         self.fused_kernel = kernels.compile_module(
             source, fused_max_registers(any_pooled)).get_function(kernels.FUSED_KERNEL)
         per_thread = self._pool_neurons_per_thread()
@@ -472,8 +477,6 @@ class GpuStep:
             per_block = kernels.neurons_per_block(f.group.model, per_thread)
             records.append(f.family_args(first, per_block))
             first += kernels.blocks_for(f.n, per_block)
-            if self.pipelined and kernels.pooled(f.group.model):
-                self.deliver_blocks = first   # pooled families come first
         self.fused_blocks = first
         self.family_table = xp.asarray(np.array(records, dtype=kernels.FAMILY_ARGS_DTYPE)
                                        .view(np.uint8))
@@ -541,12 +544,14 @@ class GpuStep:
     def stream_id(self, name: str) -> int:
         return self._streams.setdefault(name, len(self._streams) + 1)
 
-    def static_kernel(self, filename: str, name: str):
-        key = (filename, name)
+    def static_kernel(self, filename: str, name: str, max_registers: int = 0):
+        """Kernel `name` of cuda/`filename`, compiled with a register limit (0: none)."""
+        key = (filename, name, max_registers)
         fn = self._static.get(key)
         if fn is None:
             source = kernels.static_source(filename, kernels.c_type(self.backend.float))
-            fn = self._static[key] = kernels.compile_module(source).get_function(name)
+            fn = self._static[key] = kernels.compile_module(
+                source, max_registers).get_function(name)
         return fn
 
     # -- one step -----------------------------------------------------------------------
@@ -560,15 +565,16 @@ class GpuStep:
                 runner.fused_kernel(
                     (runner.fused_blocks,), (kernels.THREADS,),
                     (runner.family_table, np.int32(len(runner.fused)), runner.clock,
-                     np.float64(runner.dt), np.uint64(runner.seed), runner.step_args,
-                     runner.prop_tables, np.int32(runner.n_prop_tables),
-                     np.int64(runner.deliver_blocks), np.int32(DELIVER_WARPS)))
+                     np.float64(runner.dt), np.uint64(runner.seed), runner.step_args))
             out.append(("update:" + ",".join(f.group.model.name for f in self.fused), update))
         out += [(f"sample:{s.rec.variable}", s.launch) for s in self.samplers]
         # plastic groups read this step's spike list before a propagation ends the step
         out += [(f"plastic:{pl.model}", pl.launch) for pl in self.plastic]
-        if self.pipelined:  # the next step's update delivers this step's spikes
+        if self.pipelined:  # this step's spikes are delivered beside the next update
+            out.insert(0, ("deliver", GpuStep._fork_delivery))
+
             def end_pipelined_step(runner):
+                runner._join_delivery()
                 runner.static_kernel("delivery.cu", "end_pipelined_step")(
                     (1,), (1,), (runner.clock, runner.spk_count, runner._spikes_odd[2]))
             return out + [("end_step", end_pipelined_step)]
@@ -587,6 +593,34 @@ class GpuStep:
             out.append(("end_step", end_step))
         return out
 
+    def _delivery_kernel(self):
+        return self.static_kernel("delivery.cu", "deliver_previous_step", DELIVER_REGISTERS)
+
+    def _fork_delivery(self):
+        """Launch the delivery of the previous step's spikes in the side stream, after
+        what the current stream has queued (the previous step's end); with `_serial`
+        (profiling), in the current stream."""
+        cupy = self.cupy
+        main = cupy.cuda.get_current_stream()
+        if self._side is None:
+            self._side = cupy.cuda.Stream(non_blocking=True)
+            self._forked = cupy.cuda.Event(disable_timing=True)
+            self._delivered = cupy.cuda.Event(disable_timing=True)
+            n_sm = cupy.cuda.Device().attributes["MultiProcessorCount"]
+            self._deliver_grid = n_sm * DELIVER_BLOCKS_PER_SM
+        side = main if self._serial else self._side
+        self._forked.record(main)
+        side.wait_event(self._forked)
+        with side:
+            self._delivery_kernel()(
+                (self._deliver_grid,), (DELIVER_THREADS,),
+                (self.clock, self.spk_gid, self.spk_mult, self.spk_count, *self._spikes_odd,
+                 self.prop_tables, np.int32(self.n_prop_tables)))
+        self._delivered.record(side)
+
+    def _join_delivery(self):
+        self.cupy.cuda.get_current_stream().wait_event(self._delivered)
+
     def _launch_step(self):
         for _, launch in self._launches():
             launch(self)
@@ -597,6 +631,7 @@ class GpuStep:
         cupy = self.cupy
         totals = {}
         launches = self._launches()
+        self._serial = True   # time the delivery branch on its own
         net = self.net
         self._begin_chunk(net.step, n_steps)
         for _ in range(n_steps):
@@ -610,6 +645,7 @@ class GpuStep:
         net.step += n_steps
         self._end_chunk(net.step - n_steps, n_steps)
         self._deliver_last_step()
+        self._serial = False
         return {label: t / n_steps for label, t in totals.items()}
 
     # -- a run --------------------------------------------------------------------------
@@ -674,6 +710,8 @@ class GpuStep:
     def _capture(self, stream, k: int):
         """A graph of `k` steps. Kernels compile (and modules load) before the capture, and
         a failure during it ends the capture, so the stream stays usable."""
+        if self.pipelined:
+            self._delivery_kernel()
         modules = [("delivery.cu", "propagate")]
         if self.scheduled:
             modules.append(("spike_source_array.cu", "spike_source_array_update"))

@@ -356,43 +356,27 @@ def _prelude(real: str, two_lists: bool) -> list[str]:
 
 
 def fused_update_source(families: list[tuple[object, list]], real: str,
-                        deliver: bool = False) -> str:
+                        two_lists: bool = False) -> str:
     """CUDA source of the one kernel that updates every family of a network.
 
     `families` is a list of (model, fields) or (model, fields, background). Blocks are
     dealt out to families in order (FamilyArgs.first_block); each block updates blockDim.x
-    neurons of its family. Spikes go to the list of the step's parity (step_args[0] and
-    [1] are the same list unless the run is pipelined). With `deliver` (a pipelined run),
-    the last `deliver_warps` warps of each of the first `deliver_blocks` blocks (those of
-    pooled families) first deliver the previous step's spikes into `tables`, then join
-    their block's pool (gpu_step.py); without, the kernel has no such code.
+    neurons of its family. Spikes go to step_args[0], or with `two_lists` (a pipelined
+    run, gpu_step.py) to the list of the step's parity.
     """
     functions, dispatch = _family_functions(families)
-    delivery = [
-        "    const int lane = (int)threadIdx.x - ((int)blockDim.x - 32 * deliver_warps);",
-        "    if (vb < deliver_blocks && lane >= 0) {",
-        "        const StepArgs& prev = step_args[(step - 1) & 1];",
-        "        deliver_list_call(tables, n_tables, (const int*)prev.spk_gid,",
-        "                          (const int*)prev.spk_mult, *(const int*)prev.spk_count,",
-        "                          step - 1, (int)deliver_blocks, (int)vb, lane,",
-        "                          32 * deliver_warps);",
-        "    }",
-    ] if deliver else []
     lines = [
-        *_prelude(real, two_lists=deliver),
+        *_prelude(real, two_lists=two_lists),
         *functions,
         f'extern "C" __global__ void {FUSED_KERNEL}(const FamilyArgs* __restrict__ fams,',
         "    const int n_fams, const long long* __restrict__ clock, const double dt,",
-        "    const unsigned long long seed, const StepArgs* __restrict__ step_args,",
-        "    const PropTable* __restrict__ tables, const int n_tables,",
-        "    const long long deliver_blocks, const int deliver_warps)",
+        "    const unsigned long long seed, const StepArgs* __restrict__ step_args)",
         "{",
         "    const long long step = clock[0];",
         "    __shared__ int pool;  // the next neuron of a pooled family's block",
         "    if (threadIdx.x == 0) pool = blockDim.x;",
         "    __syncthreads();",
         "    const long long vb = blockIdx.x;",
-        *delivery,
         "    int k = 0;",
         "    while (k + 1 < n_fams && vb >= fams[k + 1].first_block) ++k;",
         *dispatch,
@@ -402,7 +386,7 @@ def fused_update_source(families: list[tuple[object, list]], real: str,
 
 
 PERSISTENT_KERNEL = "run_chunk"
-# the per-table records of the persistent and the pipelined fused kernel
+# the per-table records of the persistent and the pipelined step's delivery kernel
 # (cuda/propagation.cuh) and the persistent kernel's per-sampler records (persistent.cuh)
 PROP_TABLE_DTYPE = np.dtype([(name, np.uint64) for name in
                              ("offsets", "meta", "target", "weight", "delay", "port", "ring")]
