@@ -67,8 +67,8 @@ extern "C" __global__ void end_step(long long* __restrict__ clock, int* __restri
 
 // The last launch of a pipelined step (gpu_step.py): advance the clock and empty the list
 // of the previous step, whose spikes were delivered beside this step's update; the next
-// step appends to it. (Done by the update's last block instead, it measured slower: every block of the
-// update then waits for its writes to be visible before it retires.)
+// step appends to it. (Done by the update's last block instead, it measured slower: every
+// block of the update then waits for its writes to be visible before it retires.)
 extern "C" __global__ void end_pipelined_step(long long* __restrict__ clock,
                                               int* __restrict__ count_even,
                                               int* __restrict__ count_odd)
