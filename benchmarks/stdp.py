@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -78,7 +77,8 @@ def time_one(sim, setup_kw, n, k, t_ms, plastic):
     setup_kw = dict(setup_kw)
     kernels = setup_kw.pop("plastic_kernels", None)
     if kernels is not None:
-        os.environ["PYNN_NEURONGPU_PLASTIC_KERNELS"] = "1" if kernels else "0"
+        from pyNN_neurongpu.engine import OPTIONS
+        OPTIONS.plastic_kernels = bool(kernels)
     sim.setup(timestep=0.1, min_delay=0.1, max_delay=10.0, **setup_kw)
     t0 = time.perf_counter()
     exc, ee = build(sim, n, k, plastic)

@@ -11,7 +11,7 @@
 // With `finish_step`, the last block to finish also ends the step (advances the clock and
 // empties the spike list), which saves a launch; `blocks_done` counts finished blocks. The
 // list is that of step clock + step_shift (-1: the last step of a pipelined run, whose
-// spikes are still to be delivered; see gpu_step.py).
+// spikes are still to be delivered; see engine/gpu/step.py).
 extern "C" __global__ void propagate(
     long long* __restrict__ clock, const long long step_shift, int* __restrict__ spk_count,
     const int* __restrict__ spk_gid, const int* __restrict__ spk_mult,
@@ -43,7 +43,7 @@ extern "C" __global__ void propagate(
 
 // The spikes of the previous step (clock - 1), delivered into every table while this
 // step's update runs, in a branch of the step's graph beside it (a pipelined run,
-// gpu_step.py). Each block is one group of threads; spike lists alternate by step parity.
+// engine/gpu/step.py). Each block is one group of threads; spike lists alternate by step parity.
 extern "C" __global__ void deliver_previous_step(
     const long long* __restrict__ clock, const int* __restrict__ gid_even,
     const int* __restrict__ mult_even, const int* __restrict__ count_even,
@@ -65,7 +65,7 @@ extern "C" __global__ void end_step(long long* __restrict__ clock, int* __restri
     spk_count[0] = 0;
 }
 
-// The last launch of a pipelined step (gpu_step.py): advance the clock and empty the list
+// The last launch of a pipelined step (engine/gpu/step.py): advance the clock and empty the list
 // of the previous step, whose spikes were delivered beside this step's update; the next
 // step appends to it. (Done by the update's last block instead, it measured slower: every
 // block of the update then waits for its writes to be visible before it retires.)

@@ -1,5 +1,5 @@
 // One spike's share of propagation, used by the propagate kernel and the pipelined step's
-// delivery kernel (delivery.cu) and the persistent step kernel: `sharing` groups of `width`
+// delivery kernel (delivery.cu): `sharing` groups of `width`
 // threads walk spike s's synapses in one target family's table, this group being number
 // `rank` of them and this thread its number `lane`, adding weight * multiplicity to each
 // target's ring-buffer slot (step + delay) % n_slots.
@@ -75,8 +75,8 @@ __device__ __forceinline__ void deliver_spikes(
 }
 
 
-// A target family's table and ring buffer, as the persistent kernel and the delivery
-// kernel read them. All fields are 8 bytes wide (kernels.PROP_TABLE_DTYPE).
+// A target family's table and ring buffer, as the pipelined step's delivery kernel reads
+// them. All fields are 8 bytes wide (engine/gpu/abi.py PROP_TABLE_DTYPE).
 struct PropTable {
     unsigned long long offsets, meta, target, weight, delay, port, ring;
     long long tbits, pbits, n_slots, n_ports, n;

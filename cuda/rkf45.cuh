@@ -7,7 +7,7 @@
 // Whether the families that tolerate last-bit differences from the reference engine (AdEx:
 // its exp already differs from NumPy's) take the fast forms of their RKF45 arithmetic:
 // fused multiply-adds in the weighted sums, and the error ratios and step-size factors
-// to within an ulp or a few (ratio, root). The generated kernels define it (kernels.py);
+// to within an ulp or a few (ratio, root). The generated kernels define it (codegen.py);
 // elsewhere, as in the host test, it is off and the arithmetic is the reference engine's.
 #ifndef NEURONGPU_FAST_RK
 #define NEURONGPU_FAST_RK false
@@ -117,7 +117,7 @@ __device__ __forceinline__ bool rkf45_control(real rmax, const real h0, const re
 // A neuron's progress through one time step: dy/dt at the current state and the time
 // reached. The step is either run to its end at once (rkf45_step, rkf45_step_events) or
 // one attempted sub-step at a time (begin, then attempts until done), so that a thread
-// can move on to another neuron as soon as one is done (kernels.py, pooled families).
+// can move on to another neuron as soon as one is done (engine/gpu/codegen.py, pooled families).
 template <int N>
 struct Rkf45Run {
     real k1[N];

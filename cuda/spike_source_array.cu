@@ -17,7 +17,7 @@ extern "C" __global__ void spike_source_array_update(
     const long long step = clock[0];
     const long long row = step - first_step;
     if (row < 0 || row >= n_steps) return;
-    if (step & 1) {  // a pipelined run's odd steps have their own list (gpu_step.py)
+    if (step & 1) {  // a pipelined run's odd steps have their own list (engine/gpu/step.py)
         spk_gid = odd_gid;
         spk_mult = odd_mult;
         spk_count = odd_count;

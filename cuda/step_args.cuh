@@ -1,7 +1,7 @@
 // Arguments shared by every family's update in a step (read from device memory), and
 // what happens to a neuron's spike: direct delivery or the spike list, and recording.
 // Needs FamilyArgs (generated) and neurongpu_common.cuh. All fields are 8 bytes wide,
-// matching kernels.STEP_ARGS_DTYPE.
+// matching engine/gpu/abi.py STEP_ARGS_DTYPE.
 #pragma once
 
 struct StepArgs {

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from pyNN import common
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
 
 from . import simulator
-from .engine.models.composed import DEFAULT_TOLERANCE
+from .engine import DEFAULT_TOLERANCE
 
 BACKEND_OPTIONS = ("backend", "precision", "rng_seed", "integration_tolerance")
 
@@ -50,8 +48,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         raise ValueError("integration_tolerance must be positive")
     simulator.state.configure(
         timestep, min_delay, max_delay,
-        backend=extra_params.get("backend", os.environ.get("PYNN_NEURONGPU_BACKEND")),
-        precision=extra_params.get("precision", os.environ.get("PYNN_NEURONGPU_PRECISION")),
+        backend=extra_params.get("backend"),    # None: PYNN_NEURONGPU_BACKEND, else 'auto'
+        precision=extra_params.get("precision"),  # None: PYNN_NEURONGPU_PRECISION
         rng_seed=seed)
     simulator.state.spike_precision = spike_precision
     simulator.state.integration_tolerance = tolerance

@@ -162,7 +162,7 @@ class Population(PopulationMixin, common.Population):
         parameter_space = self.celltype.native_parameters
         parameter_space.shape = (self.size,)
         parameter_space.evaluate(simplify=False)
-        from .engine.models import get_model
+        from .engine import get_model
         model = get_model(self.celltype.engine_model)
         params = {name: _to_engine_values(name, value, model)
                   for name, value in parameter_space.items()}

@@ -19,7 +19,7 @@ from pyNN.core import ezip
 from pyNN.space import Space
 
 from . import simulator
-from .engine.synapses import get_synapse_model
+from .engine import get_synapse_model
 from .random import resolve_connector_rng
 from .standardmodels.synapses import StaticSynapse
 from .synapse_values import Connections, matrix_draws, values_at

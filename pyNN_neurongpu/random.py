@@ -19,8 +19,7 @@ from pyNN.random import (  # noqa: F401  (so that ``sim.random.NumpyRNG`` etc. w
 )
 
 from . import simulator
-from .engine.backend import RandomStream
-from .engine.sampling import sample
+from .engine import RandomStream, sample
 
 
 class NativeRNG(pynn_random.NativeRNG):

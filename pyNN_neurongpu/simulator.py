@@ -13,8 +13,7 @@ import logging
 import numpy as np
 from pyNN import common
 
-from .engine import Backend, Network
-from .engine.models.composed import DEFAULT_TOLERANCE
+from .engine import DEFAULT_TOLERANCE, Backend, Network
 
 logger = logging.getLogger("PyNN")
 

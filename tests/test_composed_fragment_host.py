@@ -10,7 +10,10 @@ import subprocess
 import numpy as np
 import pytest
 
-from pyNN_neurongpu.engine import Backend, Network, kernels
+from pyNN_neurongpu.engine import Backend, Network
+from pyNN_neurongpu.engine.gpu import codegen
+from pyNN_neurongpu.engine.gpu.abi import FAMILY_ARGS_STRUCT
+from pyNN_neurongpu.engine.gpu.compiler import c_type, read_source
 from pyNN_neurongpu.engine.models import MODELS, StepContext, composed_family
 
 CXX = shutil.which("g++")
@@ -33,7 +36,7 @@ using std::exp; using std::fabs; using std::fmax; using std::fmin; using std::po
 """
 
 
-# a pooled family's device function (kernels._pooled_function_source) on the host: one
+# a pooled family's device function (codegen._pooled_function_source) on the host: one
 # "thread" (threadIdx.x = 0, blockDim.x = 1) takes every neuron from the pool in turn
 POOLED_STUB = """struct Dim { unsigned int x; };
 static const Dim threadIdx = {0}, blockDim = {1};
@@ -47,13 +50,13 @@ static void finish_spike(const FamilyArgs&, const StepArgs&, const int i, const 
 
 
 def _pooled_program(model, fields):
-    source = kernels._pooled_function_source(model, fields, "update_pooled")
+    source = codegen._pooled_function_source(model, fields, "update_pooled")
     sizes = ", ".join(str(np.dtype(d).itemsize) for _, d, _, _ in fields)
     n_ports = len(model.receptors)
     v = [f[0] for f in fields].index("v")
     return "\n".join([
         '#include "neurongpu_common.cuh"', '#include "rkf45.cuh"', "#include <cstdio>",
-        "#include <cstdlib>", "#include <vector>", kernels._FAMILY_ARGS_STRUCT, POOLED_STUB,
+        "#include <cstdlib>", "#include <vector>", FAMILY_ARGS_STRUCT, POOLED_STUB,
         source,
         f"const int N = {N};",
         "int main(int argc, char** argv) {",
@@ -107,7 +110,7 @@ def _program(model, fields):
     loads, stores = [], []
     for k, (name, dtype, writable, _) in enumerate(fields):
         c = name.replace(".", "__")
-        ctype = kernels.c_type(dtype)
+        ctype = c_type(dtype)
         loads.append(f"    {ctype} {c} = (({ctype}*)P[{k}])[i];")
         if writable:
             stores.append(f"    (({ctype}*)P[{k}])[i] = {c};")
@@ -119,7 +122,7 @@ def _program(model, fields):
         f"const int N = {N};",
         "static void update(void** P, const int i, const double dt, const real* in,",
         "                   const real stim_now, int* spikes) {",
-        *inputs, *loads, "    int n_spikes = 0;", "    {", kernels.fragment_source(model),
+        *inputs, *loads, "    int n_spikes = 0;", "    {", codegen.fragment_source(model),
         "    }", *stores, "    spikes[i] = n_spikes;", "}",
         "int main(int argc, char** argv) {",
         f"    const int n_fields = {len(fields)}, n_ports = {len(ports)}, steps = {STEPS};",
@@ -190,7 +193,7 @@ def test_generated_fragment_matches_reference(case, pooled, tmp_path):
     unit = 0.05 if model.conductance_based else 1.5
     inputs = rng.uniform(0, unit, (STEPS, n_ports, N)) * (rng.random((STEPS, n_ports, N)) < 0.1)
     stim = rng.uniform(-0.2, 0.5, (STEPS, N)) * (rng.random((STEPS, N)) < 0.05)
-    fields, arrays = kernels.kernel_fields(np, group)
+    fields, arrays = codegen.kernel_fields(np, group)
     data = tmp_path / "in.bin"
     with open(data, "wb") as f:
         for arr in arrays:
@@ -198,8 +201,8 @@ def test_generated_fragment_matches_reference(case, pooled, tmp_path):
         f.write(inputs.tobytes())
         f.write(stim.tobytes())
     (tmp_path / "neurongpu_common.cuh").write_text(STUB)
-    (tmp_path / "rkf45.cuh").write_text(kernels.read_source("rkf45.cuh"))
-    if pooled and not kernels.pooled(model):
+    (tmp_path / "rkf45.cuh").write_text(read_source("rkf45.cuh"))
+    if pooled and not codegen.pooled(model):
         pytest.skip("not a pooled family")
     program = _pooled_program(model, fields) if pooled else _program(model, fields)
     (tmp_path / "main.cpp").write_text(program)

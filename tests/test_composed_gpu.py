@@ -9,7 +9,7 @@ import pytest
 from test_composed_models import run_blow_up
 from test_engine_gpu_equivalence import run_family
 
-from pyNN_neurongpu.engine import Backend, Network, gpu_available, kernels
+from pyNN_neurongpu.engine import OPTIONS, Backend, Network, gpu_available
 from pyNN_neurongpu.engine.models import MODELS, composed_family
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not gpu_available(), reason="no CUDA GPU")]
@@ -86,8 +86,8 @@ def test_adex_float32_blow_up_never_nan_on_gpu(family):
 def _run_pooled(precision, pool, per_thread, monkeypatch):
     """700 AdEx neurons (more than a block's threads, so threads take further neurons from
     their block's pool), spike-array input on both receptors, varied drive."""
-    monkeypatch.setattr(kernels, "POOL", pool)
-    monkeypatch.setenv("PYNN_NEURONGPU_POOL_PER_THREAD", str(per_thread))
+    monkeypatch.setattr(OPTIONS, "pool", pool)
+    monkeypatch.setattr(OPTIONS, "pool_per_thread", per_thread)
     rng = np.random.default_rng(11)
     net = Network(Backend("gpu", precision, seed=5), dt=0.1)
     n = 700
@@ -95,7 +95,7 @@ def _run_pooled(precision, pool, per_thread, monkeypatch):
     src = net.add_neurons("spike_source_array", len(trains), {"spike_times": trains})
     family = composed_family("adexp", [("AMPA", "cond_beta"), ("GABA", "cond_beta")])
     # cm and one time constant per neuron, the others one value for the family: both
-    # kinds of reciprocal (kernels._pooled_function_source)
+    # kinds of reciprocal (engine/gpu/codegen.py, pooled families)
     nrn = net.add_neurons(family, n, {"i_offset": rng.uniform(0.0, 0.9, n),
                                       "cm": rng.uniform(0.2, 0.3, n),
                                       "AMPA.tau_decay": rng.uniform(1.5, 3.0, n)})
@@ -113,7 +113,7 @@ def _run_pooled(precision, pool, per_thread, monkeypatch):
 @pytest.mark.parametrize("precision", ["float64", "float32"])
 @pytest.mark.parametrize("per_thread", [2, 5])
 def test_pooled_update_equals_one_neuron_per_thread(precision, per_thread, monkeypatch):
-    """Stepping neurons from a block's pool (kernels.POOL) changes which thread updates a
+    """Stepping neurons from a block's pool (OPTIONS.pool) changes which thread updates a
     neuron, never the result: the same spikes, traces and state, bit for bit."""
     pooled = _run_pooled(precision, True, per_thread, monkeypatch)
     plain = _run_pooled(precision, False, per_thread, monkeypatch)

@@ -1,10 +1,10 @@
-"""The plastic kernels' parameter tables (engine/gpu_plastic.py), built with NumPy: a value
+"""The plastic kernels' parameter tables (engine/gpu/plastic.py), built with NumPy: a value
 shared by all synapses must be read with stride 0, a per-synapse column with stride 1."""
 
 import numpy as np
 
 from pyNN_neurongpu.engine.backend import Backend
-from pyNN_neurongpu.engine.gpu_plastic import PARAM_ORDER, parameter_columns
+from pyNN_neurongpu.engine.gpu.plastic import PARAM_ORDER, parameter_columns
 from pyNN_neurongpu.engine.plasticity import PlasticGroup
 
 

@@ -1,4 +1,4 @@
-"""Pipelined steps (gpu_step.PIPELINE): with every delay at least two steps and a pooled
+"""Pipelined steps (OPTIONS.pipeline): with every delay at least two steps and a pooled
 family in the network, the spikes of step t are delivered beside the update of step t + 1.
 Results must be exactly those of the unpipelined step (deliver, then update), across
 chunks and runs, with spike-array sources and Poisson sources in the network."""
@@ -6,7 +6,8 @@ chunks and runs, with spike-array sources and Poisson sources in the network."""
 import numpy as np
 import pytest
 
-from pyNN_neurongpu.engine import Backend, Network, gpu_step
+from pyNN_neurongpu.engine import OPTIONS, Backend, Network
+from pyNN_neurongpu.engine.gpu import GpuStep
 from pyNN_neurongpu.engine.models import composed_family
 from tests.conftest import HAVE_GPU
 from tests.equal_runs import assert_same_runs, connect_random
@@ -46,7 +47,7 @@ def build(min_delay, seed=7):
 
 
 def simulate(monkeypatch, pipeline, min_delay=2):
-    monkeypatch.setattr(gpu_step, "PIPELINE", pipeline)
+    monkeypatch.setattr(OPTIONS, "pipeline", pipeline)
     net, parts, recs = build(min_delay)
     net.run(FIRST_RUN)
     assert net.last_gpu_step.pipelined == (pipeline and min_delay >= 2)
@@ -66,22 +67,22 @@ def test_pipelined_equals_unpipelined(monkeypatch):
 @pytest.mark.parametrize("threads,per_sm,registers", [(32, 1, 32), (256, 3, 0)])
 def test_delivery_kernel_shapes(monkeypatch, threads, per_sm, registers):
     reference = simulate(monkeypatch, False)
-    for name, value in (("DELIVER_THREADS", threads), ("DELIVER_BLOCKS_PER_SM", per_sm),
-                        ("DELIVER_REGISTERS", registers)):
-        monkeypatch.setattr(gpu_step, name, value)
+    for name, value in (("deliver_threads", threads), ("deliver_blocks_per_sm", per_sm),
+                        ("deliver_registers", registers)):
+        monkeypatch.setattr(OPTIONS, name, value)
     assert_same_runs(simulate(monkeypatch, True), reference)
 
 
 def test_profile_of_a_pipelined_step(monkeypatch):
     net, parts, _ = build(2)
     net.run(50)
-    for g in net.groups.values():   # as tools/profile_balanced.py prepares a profile
+    for g in net.groups.values():   # as benchmarks/profile/balanced.py prepares a profile
         g.prepare()
         g.extra = g.model.prepare_run(net.backend, g, net.step)
-    times = gpu_step.GpuStep(net, 20).profile(20)
+    times = GpuStep(net, 20).profile(20)
     assert times["deliver"] > 0 and times["end_step"] > 0
     reference, ref_parts, _ = build(2)
-    monkeypatch.setattr(gpu_step, "PIPELINE", False)
+    monkeypatch.setattr(OPTIONS, "pipeline", False)
     reference.run(70)
     for part, ref in zip(parts, ref_parts):
         assert np.array_equal(part.group.spike_recorder.events()[0],

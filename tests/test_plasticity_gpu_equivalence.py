@@ -11,9 +11,8 @@ selects the array-code step).
 import numpy as np
 import pytest
 
-from pyNN_neurongpu.engine import Backend, Network, gpu_available
-from pyNN_neurongpu.engine.gpu_plastic import FLAG
-from pyNN_neurongpu.engine.gpu_step import GpuStep
+from pyNN_neurongpu.engine import OPTIONS, Backend, Network, gpu_available
+from pyNN_neurongpu.engine.gpu import GpuStep
 
 HAVE_GPU = gpu_available()
 
@@ -71,7 +70,7 @@ def run(device, seed=5, kernels=False, stochastic=False):
 @pytest.mark.parametrize("kernels", [False, True],
                          ids=["array_code", "cuda_kernels"])
 def test_plastic_network_gpu_equals_cpu(kernels, monkeypatch):
-    monkeypatch.setenv(FLAG, "1" if kernels else "0")
+    monkeypatch.setattr(OPTIONS, "plastic_kernels", kernels)
     (c_events, c_w, c_state) = run("cpu")
     (g_events, g_w, g_state) = run("gpu", kernels=kernels)
     assert c_events[0].size > 50, "the test network should make the neurons fire"
@@ -88,7 +87,7 @@ def test_plastic_network_gpu_equals_cpu(kernels, monkeypatch):
 def test_stochastic_synapses_on_gpu_kernels(monkeypatch):
     """Bernoulli synapses in the kernels: their draws differ from the CPU's, so the
     transmitted fraction of each synapse is compared with its p."""
-    monkeypatch.setenv(FLAG, "1")
+    monkeypatch.setattr(OPTIONS, "plastic_kernels", True)
     net = Network(Backend("gpu", "float64", seed=3), dt=0.1)
     src = net.add_neurons("spike_source_array", 1,
                           {"spike_times": [np.arange(1.0, 2001.0, 2.0)]})

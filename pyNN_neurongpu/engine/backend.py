@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 
 import numpy as np
 
-logger = logging.getLogger("pyNN_neurongpu")
+from .options import env_backend, env_precision
 
-ENV_BACKEND = "PYNN_NEURONGPU_BACKEND"
-ENV_PRECISION = "PYNN_NEURONGPU_PRECISION"
+logger = logging.getLogger("pyNN_neurongpu")
 
 
 def gpu_available() -> bool:
@@ -29,7 +27,7 @@ def gpu_available() -> bool:
 
 def resolve_device(device: str | None) -> str:
     """Map 'auto'/'gpu'/'cpu' (or the environment variable) to 'gpu' or 'cpu'."""
-    device = (device or os.environ.get(ENV_BACKEND) or "auto").lower()
+    device = (device or env_backend() or "auto").lower()
     if device in ("cuda", "cupy"):
         device = "gpu"
     if device in ("numpy",):
@@ -44,7 +42,7 @@ def resolve_device(device: str | None) -> str:
 
 
 def resolve_precision(precision: str | None) -> str:
-    precision = (precision or os.environ.get(ENV_PRECISION) or "float64").lower()
+    precision = (precision or env_precision() or "float64").lower()
     if precision in ("double", "fp64", "64"):
         precision = "float64"
     if precision in ("single", "fp32", "32"):

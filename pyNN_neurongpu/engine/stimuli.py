@@ -16,6 +16,41 @@ from __future__ import annotations
 import numpy as np
 
 
+def block_currents(net, first_step: int, n_steps: int) -> dict:
+    """The currents of network `net`'s stimuli for steps first_step .. + n_steps, per
+    family index: at most two (local indices, currents (n_steps, n_columns), column
+    of each target or None) entries, so each step costs one or two scatter-adds
+    however many stimuli there are. Currents common to all targets of a stimulus
+    take one column per stimulus; per-target currents one column per target."""
+    backend = net.backend
+    common, own = {}, {}
+    for stim in net.stimuli:
+        if not stim.begin_block(first_step):
+            continue
+        values = stim.values(backend, first_step, n_steps, net.dt)
+        if stim.targets.size == 0:
+            continue
+        gidx, local = net.group_of(stim.targets)
+        for gi in np.unique(gidx):
+            sel = gidx == gi
+            if values.ndim == 1:
+                common.setdefault(int(gi), []).append((local[sel], values))
+            else:
+                columns = values[:, backend.asarray(np.nonzero(sel)[0])]
+                own.setdefault(int(gi), []).append((local[sel], columns))
+    block = {}
+    for gi, parts in common.items():
+        which = np.repeat(np.arange(len(parts)), [local.size for local, _ in parts])
+        block[gi] = [(backend.asarray(np.concatenate([local for local, _ in parts])),
+                      backend.xp.stack([v for _, v in parts], axis=1),
+                      backend.asarray(which))]
+    for gi, parts in own.items():
+        block.setdefault(gi, []).append(
+            (backend.asarray(np.concatenate([local for local, _ in parts])),
+             backend.xp.concatenate([v for _, v in parts], axis=1), None))
+    return block
+
+
 class CurrentStimulus:
     """Base class: a current waveform injected into a set of neurons.
 

@@ -7,10 +7,11 @@ so a mismatch fails at import rather than as a wrong simulation.
 
 from __future__ import annotations
 
+import numpy as np
 from pyNN.parameters import ParameterSpace
 from pyNN.standardmodels import build_translations
 
-from ..engine.models import get_model
+from ..engine import get_model
 
 
 def engine_state_name(celltype, variable: str) -> str:
@@ -28,12 +29,40 @@ def _reverse_translate(self, native_parameters):
     return ParameterSpace(values, schema=self.get_schema(), shape=native_parameters.shape)
 
 
-def engine_cell_type(pynn_class, engine_model: str, names=None, **attributes):
+def _unit(unit) -> str:
+    return "" if unit in (None, "dimensionless") else str(unit)
+
+
+def check_declarations(pynn_class, model, names: dict, pynn_defaults=()) -> None:
+    """Raise TypeError where the engine declares a PyNN parameter or state variable of
+    `pynn_class` with another unit or default value. `pynn_defaults` lists the PyNN
+    names whose default the PyNN class sets for a family shared with other cell types
+    (e.g. the inhibitory reversal potential of EIF_cond_exp_isfa_ista)."""
+    declared = {**model.parameters, **model.state}
+    defaults = {**pynn_class.default_parameters, **pynn_class.default_initial_values}
+    for name, default in defaults.items():
+        if name in model.sequence_parameters:   # e.g. a receptor's locations
+            continue
+        var = declared[names.get(name, name)]
+        unit = pynn_class.units.get(name)
+        if unit is not None and _unit(unit) != _unit(var.unit):
+            raise TypeError(f"{pynn_class.__name__}.{name} is in {unit}, the engine's "
+                            f"{names.get(name, name)} in {var.unit or 'no unit'}")
+        if name in pynn_defaults or names.get(name, name) in model.sequence_parameters:
+            continue
+        if not (np.isscalar(default) and float(default) == float(var.default)):
+            raise TypeError(f"{pynn_class.__name__}.{name} defaults to {default!r}, the "
+                            f"engine's {names.get(name, name)} to {var.default!r}")
+
+
+def engine_cell_type(pynn_class, engine_model: str, names=None, pynn_defaults=(),
+                     **attributes):
     """Return a subclass of `pynn_class` that runs on engine family `engine_model`.
 
     Every PyNN parameter maps to the engine parameter of the same name; state
     variables (initial values) likewise, except where `names` (PyNN name -> engine
-    name) renames them. Extra class attributes may be given.
+    name) renames them. Units and defaults must agree with PyNN's (see
+    :func:`check_declarations`). Extra class attributes may be given.
     """
     model = get_model(engine_model)
     names = dict(names or {})
@@ -51,6 +80,7 @@ def engine_cell_type(pynn_class, engine_model: str, names=None, **attributes):
             return "conductance-based" if flag else "current-based"
         raise TypeError(f"{pynn_class.__name__} is {kind(pynn_class.conductance_based)}, "
                         f"engine model {engine_model} is {kind(model.conductance_based)}")
+    check_declarations(pynn_class, model, names, pynn_defaults)
     pynn_names = {engine: pynn for pynn, engine in names.items()}
     namespace = {
         "__doc__": pynn_class.__doc__,

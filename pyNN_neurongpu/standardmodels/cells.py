@@ -2,7 +2,7 @@
 
 from pyNN.standardmodels import cells
 
-from ..engine.models import EIF_COND_ALPHA, EIF_COND_EXP
+from ..engine import EIF_COND_ALPHA, EIF_COND_EXP
 from .base import engine_cell_type
 from .composed import LIF, AdExp, PointNeuron  # noqa: F401
 
@@ -23,11 +23,15 @@ SpikeSourceGamma = engine_cell_type(cells.SpikeSourceGamma, "gamma_source", __mo
 SpikeSourcePoissonRefractory = engine_cell_type(cells.SpikeSourcePoissonRefractory,
                                                 "poisson_refractory_source", __module__=__name__)
 
-# EIF_cond_*_isfa_ista are AdExp with an excitatory and an inhibitory receptor
+# EIF_cond_*_isfa_ista are AdExp with an excitatory and an inhibitory receptor; their family
+# is PointNeuron(AdExp, excitatory=CondExp, inhibitory=CondExp)'s, whose receptors share
+# PyNN's CondExp default (e_syn 0 mV): PyNN sets e_rev_I's own default (-80 mV) on them
 _EIF_NAMES = {"tau_syn_E": "excitatory.tau_syn", "e_rev_E": "excitatory.e_syn",
               "tau_syn_I": "inhibitory.tau_syn", "e_rev_I": "inhibitory.e_syn",
               "gsyn_exc": "excitatory.gsyn", "gsyn_inh": "inhibitory.gsyn"}
 EIF_cond_exp_isfa_ista = engine_cell_type(cells.EIF_cond_exp_isfa_ista, EIF_COND_EXP,
-                                          names=_EIF_NAMES, __module__=__name__)
+                                          names=_EIF_NAMES, pynn_defaults=("e_rev_I",),
+                                          __module__=__name__)
 EIF_cond_alpha_isfa_ista = engine_cell_type(cells.EIF_cond_alpha_isfa_ista, EIF_COND_ALPHA,
-                                            names=_EIF_NAMES, __module__=__name__)
+                                            names=_EIF_NAMES, pynn_defaults=("e_rev_I",),
+                                          __module__=__name__)

@@ -8,11 +8,15 @@ numbers them); parameters and state variables of a receptor are ``NAME.parameter
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from pyNN import errors
 from pyNN.parameters import ParameterSpace
 from pyNN.standardmodels import build_translations, cells, receptors
 
-from ..engine.models import composed_family
+from ..engine import composed_family
+from ..engine.models.composed import MEMBRANES, RECEPTORS
+from .base import check_declarations
 
 __all__ = ["AdExp", "AlphaPSR", "BetaPSR", "CondAlphaPostSynapticResponse",
            "CondBetaPostSynapticResponse", "CondExpPostSynapticResponse",
@@ -20,6 +24,11 @@ __all__ = ["AdExp", "AlphaPSR", "BetaPSR", "CondAlphaPostSynapticResponse",
 
 
 def _identity(pynn_class, **attributes):
+    kind = attributes.get("membrane_kind") or attributes.get("receptor_kind")
+    engine = MEMBRANES.get(kind) or RECEPTORS[kind]
+    declared = SimpleNamespace(parameters=engine.parameters, state=engine.state,
+                               sequence_parameters=("locations",))
+    check_declarations(pynn_class, declared, {"locations": "locations"})
     namespace = {"__doc__": pynn_class.__doc__, "__module__": __name__,
                  "translations": build_translations(*[(n, n)
                                                       for n in pynn_class.default_parameters])}

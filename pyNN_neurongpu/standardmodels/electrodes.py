@@ -33,7 +33,7 @@ from pyNN.standardmodels import build_translations, electrodes
 from pyNN.standardmodels.base import StandardCurrentSource
 
 from .. import simulator
-from ..engine.stimuli import NoiseCurrent, PiecewiseConstantCurrent, SinusoidalCurrent
+from ..engine import NoiseCurrent, PiecewiseConstantCurrent, SinusoidalCurrent
 
 __all__ = ["ACSource", "DCSource", "NoisyCurrentSource", "StepCurrentSource"]
 

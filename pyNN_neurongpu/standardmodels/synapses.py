@@ -8,7 +8,7 @@ names (PyNN's, so translations are identities) and state variables.
 from pyNN import errors
 from pyNN.standardmodels import build_translations, synapses
 
-from ..engine.synapses import get_synapse_model
+from ..engine import get_synapse_model
 from ..simulator import state
 
 

@@ -1,37 +1,15 @@
-"""Neuron-model families of the engine, one module each, registered by name."""
+"""Neuron-model families of the engine, one module each; every family registers itself
+in :data:`MODELS` by name (``@register``) when its module is imported, and every module
+of this folder is imported here, so a new model is one new module."""
 
-from .base import NeuronModel, StepContext, Var
+import importlib
+import pkgutil
+
+from .base import MODELS, NeuronModel, StepContext, Var, register
 from .composed import composed_family
-from .hh_cond_exp_traub import HhCondExpTraub
-from .iaf_cond_alpha import IafCondAlpha
-from .iaf_cond_exp import IafCondExp
-from .iaf_cond_exp_sfa_rr import IafCondExpSfaRr
-from .iaf_psc_alpha import IafPscAlpha
-from .iaf_psc_delta import IafPscDelta
-from .iaf_psc_exp import IafPscExp
-from .izhikevich import Izhikevich
-from .spike_sources import (
-    GammaSourceModel,
-    PoissonRefractorySourceModel,
-    PoissonSourceModel,
-    SpikeSourceArrayModel,
-)
 
-MODELS: dict[str, NeuronModel] = {}
-
-
-def register(model_class):
-    """Add a model family to the registry (usable as a class decorator)."""
-    MODELS[model_class.name] = model_class()
-    return model_class
-
-
-for _cls in (IafPscExp, IafPscAlpha, IafPscDelta, IafCondExp, IafCondAlpha,
-             SpikeSourceArrayModel, PoissonSourceModel, GammaSourceModel,
-             PoissonRefractorySourceModel, Izhikevich, HhCondExpTraub,
-             IafCondExpSfaRr):
-    register(_cls)
-
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 # NEST's aeif_cond_exp and aeif_cond_alpha (PyNN's EIF_cond_*_isfa_ista) are compositions
 EIF_COND_EXP = composed_family("adexp", [("excitatory", "cond_exp"),
@@ -47,5 +25,5 @@ def get_model(name: str) -> NeuronModel:
         raise KeyError(f"unknown neuron model family {name!r}; known: {sorted(MODELS)}") from None
 
 
-__all__ = ["MODELS", "NeuronModel", "StepContext", "Var", "composed_family", "get_model",
-           "register"]
+__all__ = ["EIF_COND_ALPHA", "EIF_COND_EXP", "MODELS", "NeuronModel", "StepContext", "Var",
+           "composed_family", "get_model", "register"]

@@ -44,6 +44,17 @@ class StepContext:
     extra: dict = field(default_factory=dict)
 
 
+MODELS: dict[str, NeuronModel] = {}
+
+
+def register(model_class):
+    """Class decorator: add a model family (one instance) to :data:`MODELS` by name."""
+    if model_class.name in MODELS:
+        raise ValueError(f"a neuron model family {model_class.name!r} is registered already")
+    MODELS[model_class.name] = model_class()
+    return model_class
+
+
 class NeuronModel:
     """Base class of a model family. Subclasses fill in the class attributes."""
 
@@ -59,8 +70,10 @@ class NeuronModel:
     sequence_parameters: tuple[str, ...] = ()
     spike_source: bool = False
     conductance_based: bool = False
-    # name of the fused update kernel in cuda/ (issue #3); None = reference only
-    kernel: str | None = None
+    # how the GPU step updates the family: "fragment" (its update in the fused kernel:
+    # ``fragment()``, else cuda/<name>.cu), "schedule" (a dedicated kernel replays a spike
+    # schedule) or None (the array-code step only)
+    kernel_kind: str | None = "fragment"
 
     # -- helpers shared by all models -------------------------------------------
     @classmethod

@@ -198,7 +198,7 @@ class ComposedNeuron(NeuronModel):
                                           for p, k in ports},
             recordable=recordable, conductance_based=conductance_based,
             components=tuple(components), component_units=tuple(units),
-            kernel="composed", exact=exact,
+            exact=exact,
             # exp in the dynamics: the device's exp differs from NumPy's in the last bit
             # now and then, which AdEx's step control and spike timing can amplify
             libm_sensitive=membrane is ADEXP)
@@ -390,17 +390,6 @@ class ComposedNeuron(NeuronModel):
         s["i_stim"] = ctx.i_stim
         return spiked
 
-    # -- CUDA ---------------------------------------------------------------------------
-    def fragment(self) -> str:
-        """The CUDA update of one neuron (see kernels.family_function_source)."""
-        from .composed_cuda import fragment
-        return fragment(self)
-
-    def fragment_parts(self) -> dict[str, str] | None:
-        """The CUDA update in pieces, one RKF45 attempt at a time (None: exact families)."""
-        from .composed_cuda import fragment_parts
-        return fragment_parts(self)
-
 
 def composed_family(membrane: str, receptors) -> str:
     """Register (once) the family of a composition and return its name.
@@ -408,7 +397,7 @@ def composed_family(membrane: str, receptors) -> str:
     `receptors`: ordered (receptor name, kind) pairs, kinds from :data:`RECEPTORS`.
     Raises ValueError for unknown kinds or invalid combinations.
     """
-    from . import MODELS, register
+    from .base import MODELS, register
     if membrane not in MEMBRANES:
         raise ValueError(f"unknown membrane kind {membrane!r}; known: {sorted(MEMBRANES)}")
     ports = []

@@ -15,7 +15,7 @@ its limit is used.
 
 from __future__ import annotations
 
-from .base import NeuronModel, StepContext, Var, require_non_negative, require_positive
+from .base import NeuronModel, StepContext, Var, register, require_non_negative, require_positive
 from .iaf_cond_exp import _ATOL_G, _ATOL_V
 from .integrators import RKF45
 
@@ -30,6 +30,7 @@ def _rate(xp, c, x, s):
     return xp.where(singular, c * s, c * x / xp.where(singular, 1.0, den))
 
 
+@register
 class HhCondExpTraub(NeuronModel):
     name = "hh_cond_exp_traub"
     parameters = {
@@ -62,7 +63,6 @@ class HhCondExpTraub(NeuronModel):
     receptors = {"excitatory": "uS", "inhibitory": "uS"}
     recordable = ("spikes", "v", "gsyn_exc", "gsyn_inh", "m", "h", "n")
     conductance_based = True
-    kernel = "hh_cond_exp_traub_update"
 
     # ODE state components, in NEST's order, and their tolerances
     components = ("v", "m", "h", "n", "gsyn_exc", "gsyn_inh")

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 
-from .base import StepContext, Var
+from .base import StepContext, Var, register
 from .iaf_cond_exp import _ATOL_G, _ATOL_V, IafCondExp
 from .integrators import RKF45
 
 
+@register
 class IafCondAlpha(IafCondExp):
     name = "iaf_cond_alpha"
     parameters = dict(IafCondExp.parameters,
@@ -24,7 +25,6 @@ class IafCondAlpha(IafCondExp):
                       tau_syn_I=Var(0.5, "ms", "rise time of the inhibitory alpha conductance"))
     # dgsyn_*: derivative states of the alpha conductances (uS/ms)
     internal = dict(IafCondExp.internal, dgsyn_exc="float", dgsyn_inh="float")
-    kernel = "iaf_cond_alpha_update"
 
     components = ("v", "dgsyn_exc", "gsyn_exc", "dgsyn_inh", "gsyn_inh")
     integrator = RKF45((_ATOL_V, _ATOL_G, _ATOL_G, _ATOL_G, _ATOL_G))

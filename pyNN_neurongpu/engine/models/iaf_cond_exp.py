@@ -14,7 +14,7 @@ both ports (positive on the inhibitory port too).
 from __future__ import annotations
 
 from . import lif
-from .base import NeuronModel, StepContext, Var, require_non_negative, require_positive
+from .base import NeuronModel, StepContext, Var, register, require_non_negative, require_positive
 from .integrators import RKF45
 
 # NEST's absolute tolerance (1e-3 in mV, nS, nS/ms) in the engine's units
@@ -22,6 +22,7 @@ _ATOL_V = 1e-3      # mV
 _ATOL_G = 1e-6      # uS (= 1e-3 nS), also uS/ms for conductance derivatives
 
 
+@register
 class IafCondExp(NeuronModel):
     name = "iaf_cond_exp"
     parameters = {
@@ -36,7 +37,6 @@ class IafCondExp(NeuronModel):
     receptors = {"excitatory": "uS", "inhibitory": "uS"}
     recordable = ("spikes", "v", "gsyn_exc", "gsyn_inh")
     conductance_based = True
-    kernel = "iaf_cond_exp_update"
 
     # ODE state components, in NEST's order, and their tolerances
     components = ("v", "gsyn_exc", "gsyn_inh")

@@ -17,7 +17,7 @@ PyNN declares them.
 
 from __future__ import annotations
 
-from .base import StepContext, Var, require_positive
+from .base import StepContext, Var, register, require_positive
 from .iaf_cond_exp import _ATOL_G, _ATOL_V, IafCondExp
 from .integrators import RKF45
 
@@ -25,6 +25,7 @@ _ATOL_NS = 1e-3    # NEST's tolerance for conductances kept in nS
 _NS_PER_US = 1000.0
 
 
+@register
 class IafCondExpSfaRr(IafCondExp):
     name = "iaf_cond_exp_sfa_rr"
     parameters = {
@@ -43,7 +44,6 @@ class IafCondExpSfaRr(IafCondExp):
         "g_r": Var(0.0, "nS", "relative refractory conductance"),
     }
     recordable = IafCondExp.recordable + ("g_s", "g_r")
-    kernel = "iaf_cond_exp_sfa_rr_update"
 
     components = IafCondExp.components + ("g_s", "g_r")
     integrator = RKF45((_ATOL_V, _ATOL_G, _ATOL_G, _ATOL_NS, _ATOL_NS))

@@ -14,10 +14,11 @@ from __future__ import annotations
 import math
 
 from . import lif
-from .base import NeuronModel, StepContext, require_non_negative, require_positive
+from .base import NeuronModel, StepContext, register, require_non_negative, require_positive
 from .propagators import propagator_31, propagator_32
 
 
+@register
 class IafPscAlpha(NeuronModel):
     name = "iaf_psc_alpha"
     parameters = {**lif.MEMBRANE, **lif.synaptic_time_constants(
@@ -28,7 +29,6 @@ class IafPscAlpha(NeuronModel):
                 "disyn_inh": "float"}
     receptors = {"excitatory": "nA", "inhibitory": "nA"}
     recordable = ("spikes", "v", "isyn_exc", "isyn_inh")
-    kernel = "iaf_psc_alpha_update"
 
     def check(self, p):
         require_positive(p, "cm", "tau_m", "tau_syn_E", "tau_syn_I")

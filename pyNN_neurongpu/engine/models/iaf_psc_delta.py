@@ -12,9 +12,10 @@ add to the same membrane jump: PyNN gives inhibitory weights as negative mV.
 from __future__ import annotations
 
 from . import lif
-from .base import NeuronModel, StepContext, Var, require_non_negative, require_positive
+from .base import NeuronModel, StepContext, Var, register, require_non_negative, require_positive
 
 
+@register
 class IafPscDelta(NeuronModel):
     name = "iaf_psc_delta"
     parameters = {
@@ -27,7 +28,6 @@ class IafPscDelta(NeuronModel):
     internal = {"refrac": "int32", "i_stim": "float", "refr_input": "float"}
     receptors = {"excitatory": "mV", "inhibitory": "mV"}
     recordable = ("spikes", "v")
-    kernel = "iaf_psc_delta_update"
 
     def check(self, p):
         require_positive(p, "cm", "tau_m")

@@ -10,10 +10,11 @@ steps.
 from __future__ import annotations
 
 from . import lif
-from .base import NeuronModel, StepContext, require_non_negative, require_positive
+from .base import NeuronModel, StepContext, register, require_non_negative, require_positive
 from .propagators import propagator_32
 
 
+@register
 class IafPscExp(NeuronModel):
     name = "iaf_psc_exp"
     parameters = {**lif.MEMBRANE, **lif.synaptic_time_constants(
@@ -22,7 +23,6 @@ class IafPscExp(NeuronModel):
     internal = {"refrac": "int32", "i_stim": "float"}
     receptors = {"excitatory": "nA", "inhibitory": "nA"}
     recordable = ("spikes", "v", "isyn_exc", "isyn_inh")
-    kernel = "iaf_psc_exp_update"
 
     def check(self, p):
         require_positive(p, "cm", "tau_m", "tau_syn_E", "tau_syn_I")

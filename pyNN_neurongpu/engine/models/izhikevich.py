@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import math
 
-from .base import NeuronModel, StepContext, Var
+from .base import NeuronModel, StepContext, Var, register
 
 # pyNN.nest hands i_offset and injected currents (nA) to NEST in pA, where they enter
 # dv/dt (mV/ms) as numbers
 _PA_PER_NA = 1000.0
 
 
+@register
 class Izhikevich(NeuronModel):
     name = "izhikevich"
     parameters = {
@@ -49,7 +50,6 @@ class Izhikevich(NeuronModel):
     internal = {"i_stim": "float"}
     receptors = {"excitatory": "mV", "inhibitory": "mV"}
     recordable = ("spikes", "v", "u")
-    kernel = "izhikevich_update"
 
     def prepare(self, xp, p, dt):
         return {"I_e": p["i_offset"] * _PA_PER_NA,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import NeuronModel, StepContext, Var
+from .base import NeuronModel, StepContext, Var, register
 
 _EPS = 1e-9          # tolerance, in steps, of times that should lie on the grid
 _WINDOW = {
@@ -63,6 +63,7 @@ def _host(a):
     return a.get() if hasattr(a, "get") else np.asarray(a)
 
 
+@register
 class SpikeSourceArrayModel(NeuronModel):
     """Emits spikes at given times (one sequence of times per neuron).
 
@@ -77,7 +78,6 @@ class SpikeSourceArrayModel(NeuronModel):
     sequence_parameters = ("spike_times",)
     recordable = ("spikes",)
     spike_source = True
-    kernel = "spike_source_array_update"
     kernel_kind = "schedule"  # a dedicated kernel replays the run's spike schedule
 
     def check_sequences(self, sequences):
@@ -121,6 +121,7 @@ class SpikeSourceArrayModel(NeuronModel):
         return xp.bincount(extra["local"][lo:hi], minlength=extra["size"]).astype(np.int32)
 
 
+@register
 class PoissonSourceModel(NeuronModel):
     """Poisson process of rate `rate` (NEST's ``poisson_generator``).
 
@@ -134,7 +135,6 @@ class PoissonSourceModel(NeuronModel):
     parameters = {"rate": Var(1.0, "Hz", "mean firing rate"), **_WINDOW}
     recordable = ("spikes",)
     spike_source = True
-    kernel = "poisson_source_update"
 
     def check(self, p):
         if np.any(_host(p["rate"]) < 0):
@@ -151,6 +151,7 @@ class PoissonSourceModel(NeuronModel):
         return ctx.rng.poisson(lam).astype(np.int32)
 
 
+@register
 class GammaSourceModel(NeuronModel):
     """Gamma renewal process: inter-spike intervals ~ Gamma(shape alpha, rate beta).
 
@@ -172,7 +173,6 @@ class GammaSourceModel(NeuronModel):
     internal = {"stage": "int64", "primed": "bool"}
     recordable = ("spikes",)
     spike_source = True
-    kernel = "gamma_source_update"
 
     def check(self, p):
         alpha = np.asarray(_host(p["alpha"]), dtype=float)
@@ -208,6 +208,7 @@ class GammaSourceModel(NeuronModel):
         return (total // alpha).astype(np.int32)
 
 
+@register
 class PoissonRefractorySourceModel(NeuronModel):
     """Poisson process with dead time (NEST's ``ppd_sup_generator``, one component).
 
@@ -231,7 +232,6 @@ class PoissonRefractorySourceModel(NeuronModel):
     internal = {"dead": "float64", "primed": "bool"}
     recordable = ("spikes",)
     spike_source = True
-    kernel = "poisson_refractory_source_update"
 
     def check(self, p):
         rate = np.asarray(_host(p["rate"]), dtype=float)

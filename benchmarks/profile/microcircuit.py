@@ -1,6 +1,6 @@
 """Where the microcircuit's time goes on the GPU: build phases and per-kernel step times.
 
-    python tools/profile_microcircuit.py --scale 1 [--precision float32]
+    python benchmarks/profile/microcircuit.py --scale 1 [--precision float32]
 """
 
 import argparse
@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 T0 = time.perf_counter()
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples" / "microcircuit"))
 sys.path.insert(0, str(ROOT))
 
@@ -27,7 +27,7 @@ def main():
     import pyNN.neurongpu as sim
     from microcircuit import build_network
 
-    from pyNN_neurongpu.engine.gpu_step import GpuStep
+    from pyNN_neurongpu.engine.gpu import GpuStep
     phases = {"imports": time.perf_counter() - T0}
 
     sim.setup(timestep=0.1, min_delay=0.1, backend="gpu", precision=args.precision,

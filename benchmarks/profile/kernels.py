@@ -1,7 +1,7 @@
 """Time the GPU step's launches back to back (CUDA events around 500 launches of one kind),
 for networks made of single families, to see what each costs.
 
-    python tools/kernel_bench.py [--n 77169] [--precision float32]
+    python benchmarks/profile/kernels.py [--n 77169] [--precision float32]
 """
 
 import argparse
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from pyNN_neurongpu.engine import Backend, Network  # noqa: E402
-from pyNN_neurongpu.engine.gpu_step import GpuStep  # noqa: E402
+from pyNN_neurongpu.engine.gpu import GpuStep  # noqa: E402
 
 
 def build(kind, n, precision):

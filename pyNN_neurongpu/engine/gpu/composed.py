@@ -1,14 +1,14 @@
-"""CUDA update fragment of a composed family, generated from its declaration: the device
-twin of ComposedNeuron.update (same equations, same order of operations). The
-integrators are cuda/rkf45.cuh's; the generated kernel around the fragment provides the
-declared names as local variables (dots as double underscores), ``in_<receptor>``,
-``stim_now``, ``dt`` and ``n_spikes``."""
+"""CUDA update fragment of a composed family (engine/models/composed.py), generated from
+its declaration: the device twin of ComposedNeuron.update (same equations, same order of
+operations). The integrators are cuda/rkf45.cuh's; the generated kernel around the
+fragment provides the declared names as local variables (dots as double underscores),
+``in_<receptor>``, ``stim_now``, ``dt`` and ``n_spikes``."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .composed import (
+from ..models.composed import (
     _LIF_COND_TOLERANCE,
     _NEST_SCALE,
     ADEXP,
@@ -117,7 +117,7 @@ def _exact(model) -> str:
 
 def fragment_parts(model) -> dict[str, str] | None:
     """The update of one neuron as pieces, for kernels that step a neuron one RKF45
-    attempt at a time (kernels.py, pooled families): ``declare`` (once per thread),
+    attempt at a time (engine/gpu/codegen.py, pooled families): ``declare`` (once per thread),
     ``begin`` (a neuron's step starts), ``attempt`` (one attempted sub-step), ``done`` (an
     expression: the step is complete), ``end`` (the step's bookkeeping), and
     ``reciprocals``: (name, expression, parameter) of values every piece may use, to be

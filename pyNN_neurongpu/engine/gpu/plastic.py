@@ -6,18 +6,18 @@ propagation. The post-synaptic history of an STDP group cannot grow inside a gra
 each chunk of steps the host makes its capacity at least the entries that synapses can
 still read plus one per step of the chunk (a neuron spikes at most once a step).
 
-On by default; with the environment variable PYNN_NEURONGPU_PLASTIC_KERNELS=0, networks
-with plastic groups run in the array-code step on the device instead (the reference,
-slower).
+On by default; with OPTIONS.plastic_kernels off (PYNN_NEURONGPU_PLASTIC_KERNELS=0),
+networks with plastic groups run in the array-code step on the device instead (the
+reference, slower).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
-
-FLAG = "PYNN_NEURONGPU_PLASTIC_KERNELS"
+from ..options import OPTIONS
+from .abi import GROUP_ARGS_DTYPE, HISTORY_DTYPE, record
+from .compiler import THREADS, pointer_table
 
 # parameters in the kernel's order (P[0], P[1], ...) and the kernel of each model
 PARAM_ORDER = {
@@ -29,21 +29,11 @@ PARAM_ORDER = {
 }
 STDP_MODE = {"stdp": 0, "vogels_sprekeler": 1}
 
-_U64, _I64, _F64 = np.uint64, np.int64, np.float64
-GROUP_ARGS_DTYPE = np.dtype([("offsets", _U64), ("order", _U64), ("target", _U64),
-                             ("delay", _U64), ("weight", _U64), ("ring", _U64),
-                             ("n_slots", _I64), ("n_ports", _I64), ("port", _I64),
-                             ("n", _I64)])
-HISTORY_DTYPE = np.dtype([("times", _U64), ("kminus", _U64), ("count", _U64),
-                          ("trace", _U64), ("last", _U64), ("evicted", _U64),
-                          ("overflow", _U64), ("capacity", _I64), ("tau_minus", _F64)])
-
-
 def supported(network) -> bool:
     """True if the fused GPU step can run the network's plastic groups."""
     if not network.plastic_groups:
         return True
-    if not kernels.env_flag(FLAG, True):
+    if not OPTIONS.plastic_kernels:
         return False
     for pg in network.plastic_groups:
         if pg.model.name not in PARAM_ORDER or pg._index is None or len(pg._index[3]) > 1:
@@ -58,13 +48,6 @@ def parameter_columns(xp, params: dict, names) -> tuple[list, np.ndarray]:
     # ascontiguousarray makes 0-d arrays 1-d: take the strides from the columns first
     arrays = [xp.ascontiguousarray(params[name], dtype=np.float64) for name in names]
     return arrays, strides
-
-
-def _device_struct(xp, dtype, values: dict):
-    record = np.zeros(1, dtype=dtype)
-    for name, value in values.items():
-        record[name] = value
-    return xp.asarray(record.view(np.uint8))
 
 
 class PlasticLaunch:
@@ -83,14 +66,14 @@ class PlasticLaunch:
         self.order, self.offsets = order.astype(np.int64), offsets
         self.target = local.astype(np.int32)
         self.delay = pg.delay.astype(np.int32)
-        self.args = _device_struct(xp, GROUP_ARGS_DTYPE, {
+        self.args = record(xp, GROUP_ARGS_DTYPE, {
             "offsets": self.offsets.data.ptr, "order": self.order.data.ptr,
             "target": self.target.data.ptr, "delay": self.delay.data.ptr,
             "weight": pg.weight.data.ptr, "ring": fam.ring.data.ptr,
             "n_slots": fam.n_slots, "n_ports": len(fam.group.model.receptors),
             "port": ports[families[0]], "n": fam.n})
         self.params, strides = parameter_columns(xp, pg.params, PARAM_ORDER[self.model])
-        self.P = kernels.pointer_table(backend, self.params)
+        self.P = pointer_table(backend, self.params)
         self.S = xp.asarray(strides)
         self.tics = np.int64(round(runner.dt * 1000.0))
         self.stream = np.uint32(runner.stream_id(pg.stream))
@@ -103,7 +86,7 @@ class PlasticLaunch:
 
     def _history_args(self):
         h = self.history
-        self.hist = _device_struct(self.pg.backend.xp, HISTORY_DTYPE, {
+        self.hist = record(self.pg.backend.xp, HISTORY_DTYPE, {
             "times": h.times.data.ptr, "kminus": h.kminus.data.ptr, "count": h.count.data.ptr,
             "trace": h.trace.data.ptr, "last": h.last.data.ptr, "evicted": h.evicted.data.ptr,
             "overflow": h.overflow.data.ptr, "capacity": h.capacity,
@@ -131,7 +114,7 @@ class PlasticLaunch:
             return
         fn = runner.static_kernel
         spikes = (runner.clock, runner.spk_count, runner.spk_gid, runner.spk_mult)
-        grid = (runner.propagate_blocks,), (kernels.THREADS,)
+        grid = (runner.propagate_blocks,), (THREADS,)
         pg = self.pg
         if self.model == "tsodyks_markram":
             st = pg.state

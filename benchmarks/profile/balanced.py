@@ -1,7 +1,7 @@
 """Where the balanced network's step time goes on the GPU (examples/balanced): build time,
 then the mean GPU time of each launch of a step, timed one launch at a time.
 
-    python tools/profile_balanced.py --n 1000000 --model adex [--precision float32]
+    python benchmarks/profile/balanced.py --n 1000000 --model adex [--precision float32]
 """
 
 import argparse
@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples" / "balanced"))
 sys.path.insert(0, str(ROOT))
 
@@ -31,7 +31,7 @@ def main():
     import pyNN.neurongpu as sim
     from balanced_network import build_network
 
-    from pyNN_neurongpu.engine.gpu_step import GpuStep
+    from pyNN_neurongpu.engine.gpu import GpuStep
 
     t0 = time.perf_counter()
     sim.setup(timestep=0.1, min_delay=0.1, backend="gpu", precision=args.precision)

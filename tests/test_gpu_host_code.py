@@ -1,0 +1,81 @@
+"""The GPU step's host code, run without a GPU against tests/fake_cupy: kernels are
+compiled (as source text) and launched (recorded, not run), so what is checked is the
+order of launches per step, graph capture and replay per chunk, and the kernels chosen
+for each kind of network. On a GPU the GPU-marked tests check the results."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+
+
+def trace_of(network: str) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE / "fake_cupy"), str(HERE.parent),
+                                         env.get("PYTHONPATH", "")])
+    env.pop("PYNN_NEURONGPU_BACKEND", None)
+    result = subprocess.run([sys.executable, str(HERE / "gpu_host_networks.py"), network],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+def steps_of(trace: list) -> tuple[list, list]:
+    """The kernel names launched inside the first captured graph, and outside any."""
+    captured, direct, inside = [], [], False
+    for entry in trace:
+        if entry[0] == "begin_capture":
+            inside = not captured
+        elif entry[0] == "end_capture":
+            inside = False
+        elif entry[0] == "launch":
+            (captured if entry[5] and inside else direct if not entry[5] else []).append(
+                entry[1])
+    return captured, direct
+
+
+def count(trace, kind):
+    return sum(1 for entry in trace if entry[0] == kind)
+
+
+@pytest.fixture(scope="module")
+def traces():
+    return {name: trace_of(name) for name in ("pipelined", "lif", "stdp")}
+
+
+def test_pipelined_steps_deliver_beside_the_update(traces):
+    run = traces["pipelined"]
+    assert run["pipelined"]
+    captured, direct = steps_of(run["trace"])
+    step = ["deliver_previous_step", "update_families", "sample_state", "end_pipelined_step"]
+    assert captured == step * 100          # one chunk of 100 steps in the graph
+    assert count(run["trace"], "begin_capture") == 1
+    assert count(run["trace"], "graph_launch") == 2   # 250 steps: two whole chunks
+    # the last 50 steps launched one by one, then the last step's spikes delivered
+    simulated = [name for name in direct if name not in ("count_sources", "place_synapses")]
+    assert simulated == step * 50 + ["propagate"]
+    fused = [code for code in run["sources"] if "update_families" in code]
+    assert len(fused) == 1 and "(args)[(step) & 1]" in fused[0]   # two spike lists
+
+
+def test_unpipelined_steps_propagate_after_the_update(traces):
+    run = traces["lif"]
+    assert not run["pipelined"]          # one-step delays
+    captured, direct = steps_of(run["trace"])
+    step = ["add_stimulus", "spike_source_array_update", "update_families", "sample_state",
+            "propagate"]                 # the last propagation block ends the step
+    assert captured == step * 100
+    assert count(run["trace"], "graph_launch") == 1
+    assert [name for name in direct if name in step] == step * 50
+
+
+def test_plastic_groups_run_in_the_fused_step(traces):
+    captured, _ = steps_of(traces["stdp"]["trace"])
+    step = ["spike_source_array_update", "update_families", "stdp_record_post",
+            "stdp_propagate", "end_step"]
+    assert captured == step * 100
