@@ -1,5 +1,5 @@
 """Networks whose GPU step runs against tests/fake_cupy (no GPU); prints the launch trace
-as JSON. Run by tests/test_gpu_host_code.py in a subprocess, with the fake on the path:
+as JSON. Run by tests/engine/test_gpu_host_code.py in a subprocess, with the fake on the path:
 ``python tests/gpu_host_networks.py NAME``."""
 
 import json

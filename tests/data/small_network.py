@@ -1,6 +1,6 @@
 """A tiny E/I network following the convention of ``python -m pyNN_neurongpu.compare run``:
 the simulator is the first argument, PYNN_SEED seeds it, the Neo file goes to
-PYNN_OUTPUT_DIR. Used by tests/test_validation_cli.py; runs in well under a second."""
+PYNN_OUTPUT_DIR. Used by tests/validation/test_validation_cli.py; runs in well under a second."""
 
 import os
 

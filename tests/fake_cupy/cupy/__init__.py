@@ -1,4 +1,4 @@
-"""A stand-in for CuPy on machines without a GPU (tests/test_gpu_host_code.py).
+"""A stand-in for CuPy on machines without a GPU (tests/engine/test_gpu_host_code.py).
 
 Arrays are NumPy arrays that have CuPy's ``.data.ptr``; streams, events, graphs and the
 device do nothing; compiled kernels run nothing and record their launches in

@@ -15,7 +15,7 @@ import pytest
 
 from pyNN_neurongpu.compare import main, parse_args
 
-SMALL_NETWORK = Path(__file__).parent / "data" / "small_network.py"
+SMALL_NETWORK = Path(__file__).resolve().parents[1] / "data" / "small_network.py"
 
 
 def _write_run(path, rate, seed, t_stop=2000.0):

@@ -17,7 +17,7 @@ from pyNN_neurongpu import compare
 
 pytestmark = pytest.mark.nest
 
-EXAMPLE_DIR = Path(__file__).resolve().parents[1] / "examples" / "microcircuit"
+EXAMPLE_DIR = Path(__file__).resolve().parents[2] / "examples" / "microcircuit"
 N_SCALE, K_SCALE = 0.02, 0.05  # at K scale 0.02 L2/3e falls nearly silent (README)
 
 

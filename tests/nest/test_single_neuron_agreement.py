@@ -8,7 +8,7 @@ import pytest
 
 pytestmark = pytest.mark.nest
 
-TOOL = Path(__file__).resolve().parents[1] / "tools" / "single_neuron_agreement.py"
+TOOL = Path(__file__).resolve().parents[2] / "tools" / "single_neuron_agreement.py"
 
 
 @pytest.fixture(scope="module")

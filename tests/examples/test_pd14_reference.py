@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-EXAMPLE_DIR = Path(__file__).resolve().parents[1] / "examples" / "microcircuit"
+EXAMPLE_DIR = Path(__file__).resolve().parents[2] / "examples" / "microcircuit"
 
 # numbers computed with the reference's own helpers (helpers.py, network_params.py)
 REFERENCE_FULL_SYNAPSES = 298880968  # total recurrent synapses at full scale

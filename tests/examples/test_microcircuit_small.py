@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-EXAMPLE_DIR = Path(__file__).resolve().parents[1] / "examples" / "microcircuit"
+EXAMPLE_DIR = Path(__file__).resolve().parents[2] / "examples" / "microcircuit"
 
 N_SCALE = 0.02
 # In-degrees scaled to 2% distort the rates (L2/3e and L6e fall silent, see the

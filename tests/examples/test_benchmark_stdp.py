@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "stdp.py"
+PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "stdp.py"
 
 
 def load():
