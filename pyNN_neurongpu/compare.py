@@ -28,15 +28,20 @@ statistics files; given any, it checks the files against them.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
-from .validation.comparison import compare_paths
-from .validation.data import NEO_SUFFIXES, load_run
-from .validation.report import write_html
-from .validation.runner import RunError, run_all
-from .validation.saved import SUFFIX, StatisticsMismatch, save_statistics
-from .validation.statistics import StatisticsOptions
+from .extras import install_command, missing, missing_message
+
+# modules each mode needs (the validation extra); checked before any work, so that
+# --help works without them and `run` fails before its first simulation
+MODE_MODULES = {"files": ("scipy", "elephant", "matplotlib"),
+                "run": ("scipy", "elephant", "matplotlib"),
+                "stats": ("scipy", "elephant")}
+# simulator -> (Python module it needs, pyNN-neurongpu extra that installs it, or None)
+SIMULATOR_MODULES = {"nest": ("nest", "nest"), "neuron": ("neuron", None),
+                     "brian2": ("brian2", None)}
 
 # command-line option -> StatisticsOptions field; defaults come from StatisticsOptions
 STATISTICS_OPTIONS = {"warmup": "warmup", "t_stop": "t_stop", "bin_size": "bin_size",
@@ -73,6 +78,8 @@ def _add_verdict(parser):
 def _fill_statistics_defaults(args):
     """Note which statistics options were given (args.statistics_given) and fill in the
     defaults of the others."""
+    from .validation.statistics import StatisticsOptions
+
     defaults = StatisticsOptions()
     args.statistics_given = [name for name in STATISTICS_OPTIONS
                              if getattr(args, name) is not None]
@@ -83,6 +90,8 @@ def _fill_statistics_defaults(args):
 
 def statistics_options(args):
     """The StatisticsOptions of the command line, or None where none was given."""
+    from .validation.statistics import StatisticsOptions
+
     if not args.statistics_given:
         return None
     return StatisticsOptions(**{field: getattr(args, name)
@@ -126,8 +135,42 @@ def make_parser():
     return parser
 
 
+def _module_found(name):
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def simulator_problem(simulator):
+    """Why `simulator` cannot run here (a message), or None. Nothing is imported."""
+    if simulator == "neurongpu":  # this package; the child process maps pyNN.neurongpu to it
+        return None
+    if not _module_found(f"pyNN.{simulator}"):
+        return f"PyNN has no simulator {simulator!r} (no module pyNN.{simulator})"
+    module, extra = SIMULATOR_MODULES.get(simulator, (None, None))
+    if module is None or _module_found(module):
+        return None
+    how = install_command(extra) if extra else f"install the {module} package"
+    return f"simulator {simulator!r} needs the module {module}, which is not installed: {how}"
+
+
+def requirement_problems(args):
+    """Every module and simulator missing for `args`, as messages."""
+    problems = []
+    absent = missing(*MODE_MODULES[args.mode])
+    if absent:
+        problems.append(missing_message(f"python -m pyNN_neurongpu.compare {args.mode}",
+                                        "validation", absent))
+    if args.mode == "run":
+        problems += filter(None, map(simulator_problem, args.simulators))
+    return problems
+
+
 def parse_args(argv):
-    """Our options, and the script's arguments (unknown ones, plus all after ``--``)."""
+    """Our options, and the script's arguments (unknown ones, plus all after ``--``).
+
+    Exits with every missing dependency named (and the extra to install) before any work."""
     argv = list(argv)
     passthrough = []
     if "--" in argv:
@@ -138,12 +181,18 @@ def parse_args(argv):
     if args.mode in ("files", "stats") and (unknown or passthrough):
         parser.error(f"unrecognised arguments: {' '.join(unknown + passthrough)}")
     args.script_args = unknown + passthrough
+    problems = requirement_problems(args)
+    if problems:
+        raise SystemExit("error: " + "\nerror: ".join(problems))
     _fill_statistics_defaults(args)
     return args
 
 
 def statistics_name(label):
     """The statistics file name of a run: its label, a Neo suffix left out."""
+    from .validation.data import NEO_SUFFIXES
+    from .validation.saved import SUFFIX
+
     stem, dot, suffix = label.rpartition(".")
     base = stem if dot and "." + suffix.lower() in NEO_SUFFIXES else label
     return base + SUFFIX
@@ -151,6 +200,9 @@ def statistics_name(label):
 
 def write_statistics(run_paths, out, options, segment=-1):
     """`stats` mode: one statistics file per run in `out`; the list of files written."""
+    from .validation.data import load_run
+    from .validation.saved import save_statistics
+
     names = [statistics_name(Path(p).resolve().name) for p in run_paths]
     clashes = sorted({n for n in names if names.count(n) > 1})
     if clashes:
@@ -169,6 +221,12 @@ def write_statistics(run_paths, out, options, segment=-1):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    from .validation.comparison import compare_paths
+    from .validation.report import write_html
+    from .validation.runner import RunError, run_all
+    from .validation.saved import StatisticsMismatch
+    from .validation.statistics import StatisticsOptions
+
     options = statistics_options(args)
     if args.mode == "stats":
         return write_statistics(args.runs, Path(args.out or "statistics"),
@@ -179,6 +237,8 @@ def main(argv=None):
     else:
         if args.seeds < 1:
             raise SystemExit("--seeds must be at least 1")
+        if not Path(args.script).is_file():
+            raise SystemExit(f"error: no script {args.script}")
         out = Path(args.out or f"compare_{Path(args.script).stem}")
         seeds = range(args.first_seed, args.first_seed + args.seeds)
         try:

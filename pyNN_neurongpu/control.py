@@ -6,10 +6,11 @@ from pyNN import common
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
 
-from . import simulator
+from . import console, simulator
 from .engine import DEFAULT_TOLERANCE
 
-BACKEND_OPTIONS = ("backend", "precision", "rng_seed", "integration_tolerance")
+BACKEND_OPTIONS = ("backend", "precision", "rng_seed", "integration_tolerance", "verbosity",
+                   "progress")
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
@@ -32,6 +33,14 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         time grid (NEST's on-grid models); with 'off_grid', SpikeSourceArray spikes are
         recorded at their exact times, as NEST's precise spike generators record them
         (they still act on their targets in the step that ends after them).
+    `verbosity`: pyNN.nest's levels; at 'info' (default; PYNN_NEURONGPU_VERBOSITY) the
+        first setup() on a device logs "pyNN.neurongpu running on <device>, <precision>"
+        to logger "PyNN" (to stderr where logging is not configured); at 'warning',
+        'error' or 'fatal', not.
+    `progress`: True shows a bar with the real-time factor on runs expected to take more
+        than a few seconds, and on long connectivity builds; False never. Default
+        (None): PYNN_NEURONGPU_PROGRESS (1 or 0) where set, else whether stderr is a
+        terminal and the CI variable unset.
     """
     max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
     common.setup(timestep, min_delay, **extra_params)
@@ -50,7 +59,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         timestep, min_delay, max_delay,
         backend=extra_params.get("backend"),    # None: PYNN_NEURONGPU_BACKEND, else 'auto'
         precision=extra_params.get("precision"),  # None: PYNN_NEURONGPU_PRECISION
-        rng_seed=seed)
+        rng_seed=seed,
+        verbosity=console.resolve_verbosity(extra_params.get("verbosity")),
+        progress=console.progress_wanted(extra_params.get("progress")))
     simulator.state.spike_precision = spike_precision
     simulator.state.integration_tolerance = tolerance
     return rank()

@@ -18,7 +18,7 @@ from pyNN import common, errors
 from pyNN.core import ezip
 from pyNN.space import Space
 
-from . import simulator
+from . import console, simulator
 from .engine import get_synapse_model
 from .random import resolve_connector_rng
 from .standardmodels.synapses import StaticSynapse
@@ -101,7 +101,8 @@ class Projection(common.Projection):
         self._forget_caches()
         resolve_connector_rng(connector, simulator.state.backend)
         try:
-            connector.connect(self)
+            with console.build_progress(connector, self.label, simulator.state.progress):
+                connector.connect(self)
             self._commit_pending()
         except BaseException:
             self._discard()

@@ -8,14 +8,12 @@ Only the PyNN layer uses this module; a script talks to it through ``setup``,
 from __future__ import annotations
 
 import bisect
-import logging
 
 import numpy as np
 from pyNN import common
 
+from . import console
 from .engine import DEFAULT_TOLERANCE, Backend, Network
-
-logger = logging.getLogger("PyNN")
 
 name = "neurongpu"
 NEST_TICS_PER_MS = 1000
@@ -73,12 +71,16 @@ class State(common.control.BaseState):
         self.rng_seed = None
         self.backend = None
         self.network = None
+        self.verbosity = "info"
+        self.progress = False
         self._logged_device = None
         self.clear()
 
     # -- configuration --------------------------------------------------------------
     def configure(self, timestep, min_delay, max_delay, backend=None, precision=None,
-                  rng_seed=None):
+                  rng_seed=None, verbosity="info", progress=False):
+        self.verbosity = verbosity
+        self.progress = progress
         self.dt = float(timestep)
         self.spike_precision = "on_grid"
         self._dt_ratio = exact_step_ratio(self.dt)
@@ -88,6 +90,10 @@ class State(common.control.BaseState):
         self.precision = precision
         self.rng_seed = rng_seed
         self.clear()
+        device = (self.backend.device, self.backend.precision)
+        if self.verbosity not in console.QUIET and self._logged_device != device:
+            console.show_device(self.backend.describe(), self.verbosity)
+            self._logged_device = device
 
     @property
     def min_delay(self):
@@ -161,7 +167,7 @@ class State(common.control.BaseState):
         n = self.steps_until(tstop)
         if n > 0:
             self.running = True
-            self.network.run(n)
+            console.run_steps(self.network, n, self.dt, self.progress)
         elif not self.running:
             self.running = True
 
@@ -187,9 +193,6 @@ class State(common.control.BaseState):
         self._first_ids = []
         self._pops_by_first_id = []
         self.backend = Backend(self.backend_name, self.precision, self.rng_seed)
-        if self._logged_device != (self.backend.device, self.backend.precision):
-            logger.info("pyNN.neurongpu running on %s", self.backend.describe())
-            self._logged_device = (self.backend.device, self.backend.precision)
         self.network = Network(self.backend, self.dt)
         self.running = False
         self.t_start = 0

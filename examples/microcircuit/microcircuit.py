@@ -21,6 +21,7 @@ Run ``python microcircuit.py neurongpu --help`` for the options.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import time
@@ -249,15 +250,21 @@ def main():
             spiketrains[name] = block.segments[0].spiketrains
         stats = population_statistics(spiketrains, options.warmup, options.time)
         print_statistics(stats, options.warmup, options.time)
-        figure = plot_activity(spiketrains, stats, options.warmup, options.time,
-                               os.path.join(out, "microcircuit.png"),
-                               title=f"{simulator}, scale {options.scale:g}")
         summary["statistics"] = {  # strict JSON: NaN (no cell with a CV) -> null
             name: {k: (None if isinstance(v, float) and np.isnan(v) else v)
                    for k, v in s.items()} for name, s in stats.items()}
         with open(os.path.join(out, "summary.json"), "w") as f:
             json.dump(summary, f, indent=1, default=float)
-        print(f"spikes, summary.json and {os.path.basename(figure)} written to {out}")
+        written = "spikes and summary.json"
+        if importlib.util.find_spec("matplotlib") is None:
+            print('matplotlib is not installed: figure skipped '
+                  '(pip install "pyNN-neurongpu[examples]")')
+        else:
+            figure = plot_activity(spiketrains, stats, options.warmup, options.time,
+                                   os.path.join(out, "microcircuit.png"),
+                                   title=f"{simulator}, scale {options.scale:g}")
+            written = f"spikes, summary.json and {os.path.basename(figure)}"
+        print(f"{written} written to {out}")
     sim.end()
     return summary
 

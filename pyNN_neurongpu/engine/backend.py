@@ -16,6 +16,18 @@ from .options import env_backend, env_precision
 logger = logging.getLogger("pyNN_neurongpu")
 
 
+CUPY_MISSING = ("CuPy is not installed: pip install \"pyNN-neurongpu[cuda12]\" (CUDA 12) or "
+                "pip install \"pyNN-neurongpu[cuda13]\" (CUDA 13), as nvidia-smi reports it")
+
+
+def cupy_installed() -> bool:
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def gpu_available() -> bool:
     """True when CuPy imports and sees at least one CUDA device."""
     try:
@@ -37,6 +49,8 @@ def resolve_device(device: str | None) -> str:
     if device == "auto":
         return "gpu" if gpu_available() else "cpu"
     if device == "gpu" and not gpu_available():
+        if not cupy_installed():
+            raise RuntimeError(f"backend='gpu' was requested but {CUPY_MISSING}")
         raise RuntimeError("backend='gpu' was requested but CuPy finds no CUDA device")
     return device
 

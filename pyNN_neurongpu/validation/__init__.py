@@ -4,8 +4,13 @@ simulators next to the seed-to-seed spread, and reports (docs/validation.md). On
 statistics can be saved to a small file (``.stats.npz``) and compared later in place of
 its Neo data.
 
-Command line: ``python -m pyNN_neurongpu.compare``.
+Command line: ``python -m pyNN_neurongpu.compare``. Needs the ``validation`` extra
+(``pip install "pyNN-neurongpu[validation]"``).
 """
+
+from ..extras import require
+
+require("pyNN_neurongpu.validation", "validation", "scipy", "elephant")
 
 from .comparison import Comparison, compare_paths, compare_runs
 from .data import SpikeData, from_blocks, load_run, load_runs, read_blocks

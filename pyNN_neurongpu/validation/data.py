@@ -8,6 +8,8 @@ from pathlib import Path
 
 import neo
 
+from ..extras import require
+
 PICKLE_SUFFIXES = (".pkl", ".pickle")
 NIX_SUFFIXES = (".nix", ".h5")
 NEO_SUFFIXES = PICKLE_SUFFIXES + NIX_SUFFIXES
@@ -71,6 +73,7 @@ def read_blocks(path):
     if suffix in PICKLE_SUFFIXES:
         return [neo.io.PickleIO(str(path)).read_block()]
     if suffix in NIX_SUFFIXES:
+        require(f"reading the NIX file {path}", "validation", "nixio")
         io = neo.io.NixIO(str(path), mode="ro")
         try:
             return list(io.read_all_blocks())

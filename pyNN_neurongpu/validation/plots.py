@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..extras import require
 from .saved import RASTER_CELLS, RASTER_WINDOW
 from .statistics import METRIC_LABELS, METRICS, analysis_window, padded_spike_times
 
@@ -12,6 +13,7 @@ COLOURS = ("#1f5fa8", "#d9711c")
 
 
 def _pyplot():
+    require("the validation figures", "validation", "matplotlib")
     import matplotlib
 
     matplotlib.use("Agg")

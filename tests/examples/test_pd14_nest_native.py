@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from pyNN_neurongpu import compare
+from pyNN_neurongpu.validation import report
 
 pytestmark = pytest.mark.nest
 
@@ -105,7 +106,7 @@ def test_compare_pairs_native_nest_with_microcircuit(example, nest_module, tmp_p
     monkeypatch.setattr(sys, "argv", list(sys.argv))  # the 'neurongpu' dispatch sets it
     # figures take most of the time and are not under test here
     monkeypatch.setattr(pd14_analysis, "plot_activity", lambda *args, **kwargs: args[4])
-    monkeypatch.setattr(compare, "write_html", lambda comparison, filename: filename)
+    monkeypatch.setattr(report, "write_html", lambda comparison, filename: filename)
     # a leading simulator name other than 'nest' runs microcircuit.py, same arguments
     native.main(["neurongpu", *common, "--backend", "cpu",
                  "--output-dir", str(tmp_path / "ours" / "seed_3")])
