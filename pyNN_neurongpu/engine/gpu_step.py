@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from . import gpu_plastic, kernels
+from . import gpu_plastic, kernels, numerics
 
 CHUNK_STEPS = 100
 PROPAGATE_BLOCKS_PER_SM = int(os.environ.get("PYNN_NEURONGPU_PROPAGATE_BLOCKS_PER_SM", 4))
@@ -747,3 +747,4 @@ class GpuStep:
             fam.drain(self.backend)
         for sampler in self.samplers:
             sampler.drain(self.backend, start, k)
+        numerics.check(self.net, [f.group for f in self.families], start + 1, start + k)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import construction, delivery, memory
+from . import construction, delivery, memory, numerics
 from .backend import Backend
 from .construction import SynapseGroup, build_incoming
 from .kernels import env_flag
@@ -254,6 +254,7 @@ class Network:
         # the fused CUDA step (GPU only); the array-code step is the reference
         self.use_kernels = env_flag("PYNN_NEURONGPU_KERNELS", True)
         self.use_graphs = env_flag("PYNN_NEURONGPU_GRAPHS", True)
+        self.check_numerics = True  # stop a run on NaN/inf or out-of-bounds state
 
     # -- building ----------------------------------------------------------------------
     def add_neurons(self, model: str, n: int, params: dict | None = None,
@@ -530,6 +531,7 @@ class Network:
             stim = self._stimulus_block(self.step, block_len)
             for k in range(block_len):
                 self._advance(groups, stim, k)
+                numerics.check(self, groups, self.step, self.step)
 
     def _gpu_step_possible(self) -> bool:
         if not (self.backend.is_gpu and self.use_kernels):
