@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import os
 
+import numpy as np
 from pyNN import common
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
 
 from . import simulator
 from .engine.models.composed import DEFAULT_TOLERANCE
+from .errors import InvalidTimeError, time_steps
 
-BACKEND_OPTIONS = ("backend", "precision", "rng_seed", "integration_tolerance")
+BACKEND_OPTIONS = ("backend", "precision", "rng_seed", "integration_tolerance",
+                   "check_numerics")
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
@@ -34,11 +38,22 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         time grid (NEST's on-grid models); with 'off_grid', SpikeSourceArray spikes are
         recorded at their exact times, as NEST's precise spike generators record them
         (they still act on their targets in the step that ends after them).
+    `check_numerics`: True (default) stops run() with
+        pyNN_neurongpu.errors.NumericalInstability when a neuron's state becomes NaN or
+        infinite or leaves its NEST model's bounds; False turns the check off.
     """
     max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
+    # every argument is checked before anything changes: a failed setup() keeps the
+    # previous network and time step
+    timestep = _positive_time(timestep, "timestep")
+    if min_delay != "auto":
+        min_delay = _positive_time(min_delay, "min_delay")
+    if max_delay != "auto":
+        max_delay = _positive_time(max_delay, "max_delay")
     common.setup(timestep, min_delay, **extra_params)
-    if timestep <= 0:
-        raise ValueError("timestep must be positive")
+    check_numerics = extra_params.get("check_numerics", True)
+    if not isinstance(check_numerics, (bool, np.bool_)):
+        raise ValueError(f"check_numerics = {check_numerics!r}: must be True or False")
     if max_delay != "auto" and float(max_delay) < timestep:
         raise ValueError(f"max_delay ({max_delay}) must not be less than timestep ({timestep})")
     spike_precision = extra_params.get("spike_precision", "on_grid")
@@ -55,7 +70,17 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         rng_seed=seed)
     simulator.state.spike_precision = spike_precision
     simulator.state.integration_tolerance = tolerance
+    simulator.state.check_numerics = simulator.state.network.check_numerics = \
+        bool(check_numerics)
     return rank()
+
+
+def _positive_time(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidTimeError(f"{name} = {value!r}: {name} must be a number (ms)")
+    if not (math.isfinite(value) and value > 0):
+        raise InvalidTimeError(f"{name} = {value}: {name} must be a finite positive time (ms)")
+    return float(value)
 
 
 def end(compatible_output=True):
@@ -66,7 +91,26 @@ def end(compatible_output=True):
     simulator.state.write_on_end = []
 
 
-run, run_until = common.build_run(simulator)
+_run, _run_until = common.build_run(simulator)
+
+
+def run_until(time_point, callbacks=None):
+    """Advance the simulation until `time_point` (ms), which must be a multiple of the
+    time step (as in NEST); `callbacks` as in PyNN."""
+    state = simulator.state
+    steps = time_steps(time_point, state.dt, "time_point")
+    return _run_until(state.time_of(steps), callbacks)
+
+
+def run(simtime, callbacks=None):
+    """Advance the simulation by `simtime` ms, which must be a multiple of the time step
+    (as in NEST: run(0.15) with dt = 0.1 raises InvalidTimeError instead of drifting);
+    `callbacks` as in PyNN."""
+    state = simulator.state
+    steps = time_steps(simtime, state.dt, "simtime")
+    return _run_until(state.time_of(state.network.step + steps), callbacks)
+
+
 run_for = run
 
 reset = common.build_reset(simulator)
