@@ -116,7 +116,7 @@ ADEX_BLOWUP = dict(b=1000.0, i_offset=10.0, tau_w=500.0)
 
 
 def test_adex_blow_up_raises_numerical_instability(sim):
-    pop = sim.Population(2, sim.EIF_cond_exp_isfa_ista(**ADEX_BLOWUP), label="adex")
+    sim.Population(2, sim.EIF_cond_exp_isfa_ista(**ADEX_BLOWUP), label="adex")
     with pytest.raises(NumericalInstability) as info:
         sim.run(50.0)
     err = info.value
