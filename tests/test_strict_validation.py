@@ -195,10 +195,10 @@ def test_memory_check_honours_rlimit_as():
     script = textwrap.dedent("""
         import resource
         import pyNN.neurongpu as sim
-        from pyNN_neurongpu.engine import memory
         sim.setup(timestep=0.1, backend="cpu")
-        resource.setrlimit(resource.RLIMIT_AS, (memory._mapped_bytes() + (600 << 20),
-                                                resource.RLIM_INFINITY))
+        vm = [int(line.split()[1]) * 1024 for line in open("/proc/self/status")
+              if line.startswith("VmSize:")][0]
+        resource.setrlimit(resource.RLIMIT_AS, (vm + (600 << 20), resource.RLIM_INFINITY))
         pre = sim.Population(11000, sim.SpikeSourcePoisson(rate=1.0))
         post = sim.Population(11000, sim.IF_curr_exp())
         try:
