@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 from pyNN import common
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
 
 from . import console, simulator
 from .engine import DEFAULT_TOLERANCE
+from .errors import InvalidTimeError, time_steps
 
 BACKEND_OPTIONS = ("backend", "precision", "rng_seed", "integration_tolerance", "verbosity",
-                   "progress")
+                   "progress", "check_numerics")
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
@@ -41,11 +45,24 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         than a few seconds, and on long connectivity builds; False never. Default
         (None): PYNN_NEURONGPU_PROGRESS (1 or 0) where set, else whether stderr is a
         terminal and the CI variable unset.
+    `check_numerics`: True (default) stops run() with
+        pyNN_neurongpu.errors.NumericalInstability when a neuron's state becomes NaN or
+        infinite or leaves its NEST model's bounds; False turns the check off.
     """
     max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
+    # every argument is checked before anything changes: a failed setup() keeps the
+    # previous network and time step
+    timestep = _positive_time(timestep, "timestep")
+    if min_delay != "auto":
+        min_delay = _positive_time(min_delay, "min_delay")
+    if max_delay != "auto":
+        max_delay = _positive_time(max_delay, "max_delay")
+    verbosity = console.resolve_verbosity(extra_params.get("verbosity"))
+    progress = console.progress_wanted(extra_params.get("progress"))
     common.setup(timestep, min_delay, **extra_params)
-    if timestep <= 0:
-        raise ValueError("timestep must be positive")
+    check_numerics = extra_params.get("check_numerics", True)
+    if not isinstance(check_numerics, (bool, np.bool_)):
+        raise ValueError(f"check_numerics = {check_numerics!r}: must be True or False")
     if max_delay != "auto" and float(max_delay) < timestep:
         raise ValueError(f"max_delay ({max_delay}) must not be less than timestep ({timestep})")
     spike_precision = extra_params.get("spike_precision", "on_grid")
@@ -60,11 +77,20 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         backend=extra_params.get("backend"),    # None: PYNN_NEURONGPU_BACKEND, else 'auto'
         precision=extra_params.get("precision"),  # None: PYNN_NEURONGPU_PRECISION
         rng_seed=seed,
-        verbosity=console.resolve_verbosity(extra_params.get("verbosity")),
-        progress=console.progress_wanted(extra_params.get("progress")))
+        verbosity=verbosity, progress=progress)
     simulator.state.spike_precision = spike_precision
     simulator.state.integration_tolerance = tolerance
+    simulator.state.check_numerics = simulator.state.network.check_numerics = \
+        bool(check_numerics)
     return rank()
+
+
+def _positive_time(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidTimeError(f"{name} = {value!r}: {name} must be a number (ms)")
+    if not (math.isfinite(value) and value > 0):
+        raise InvalidTimeError(f"{name} = {value}: {name} must be a finite positive time (ms)")
+    return float(value)
 
 
 def end(compatible_output=True):
@@ -75,7 +101,26 @@ def end(compatible_output=True):
     simulator.state.write_on_end = []
 
 
-run, run_until = common.build_run(simulator)
+_run, _run_until = common.build_run(simulator)
+
+
+def run_until(time_point, callbacks=None):
+    """Advance the simulation until `time_point` (ms), which must be a multiple of the
+    time step (as in NEST); `callbacks` as in PyNN."""
+    state = simulator.state
+    steps = time_steps(time_point, state.dt, "time_point")
+    return _run_until(state.time_of(steps), callbacks)
+
+
+def run(simtime, callbacks=None):
+    """Advance the simulation by `simtime` ms, which must be a multiple of the time step
+    (as in NEST: run(0.15) with dt = 0.1 raises InvalidTimeError instead of drifting);
+    `callbacks` as in PyNN."""
+    state = simulator.state
+    steps = time_steps(simtime, state.dt, "simtime")
+    return _run_until(state.time_of(state.network.step + steps), callbacks)
+
+
 run_for = run
 
 reset = common.build_reset(simulator)

@@ -10,7 +10,7 @@ from pyNN.standardmodels import StandardCellType
 
 from . import simulator
 from .recording import Recorder
-from .standardmodels.base import engine_state_name
+from .standardmodels.base import engine_state_name, without_units
 
 
 class Assembly(common.Assembly):
@@ -34,8 +34,28 @@ def _to_engine_values(name, values, model):
     return np.asarray(values, dtype=float)
 
 
+def _reject_nan(updates: dict, model) -> None:
+    """NaN is no parameter value (NEST refuses it too)."""
+    for name, value in updates.items():
+        if name in model.sequence_parameters:
+            continue
+        value = np.asarray(value, dtype=float)
+        if np.isnan(value).any():
+            raise errors.InvalidParameterValueError(f"{name} = nan: {name} must be a number")
+
+
 class PopulationMixin:
     """What Population and PopulationView share: parameter and state access."""
+
+    def set(self, **parameters):
+        simulator.state.require_current(self, type(self).__name__)
+        if hasattr(self.celltype, "engine_model"):
+            parameters = without_units(self.celltype, parameters)
+        super().set(**parameters)
+
+    def record(self, variables, to_file=None, sampling_interval=None, locations=None):
+        simulator.state.require_current(self, type(self).__name__)
+        super().record(variables, to_file, sampling_interval, locations)
 
     @property
     def _group(self):
@@ -82,6 +102,7 @@ class PopulationMixin:
         local = self._local()
         updates = {name: _to_engine_values(name, value, group.model)
                    for name, value in parameter_space.items()}
+        _reject_nan(updates, group.model)
         try:
             group.set_params(local, updates)
         except ValueError as err:
@@ -94,6 +115,9 @@ class PopulationMixin:
             raise errors.NonExistentParameterError(variable, self.celltype.__class__.__name__,
                                                    list(self.celltype.default_initial_values))
         values = _evaluate(initial_values, self.size)
+        if np.isnan(values).any():
+            raise errors.InvalidParameterValueError(
+                f"initial value {variable} = nan: {variable} must be a number")
         group.set_state(name, self._local(), values)
 
     def _get_cell_initial_value(self, id, variable):
@@ -134,6 +158,8 @@ class PopulationView(PopulationMixin, common.PopulationView):
 
     def initialize(self, **initial_values):
         """Set initial values of state variables for the cells of this view."""
+        simulator.state.require_current(self, "PopulationView")
+        initial_values = without_units(self.celltype, initial_values)
         index = self.index_in_grandparent(np.arange(self.size))
         parent = self.grandparent
         for variable, value in initial_values.items():
@@ -168,6 +194,7 @@ class Population(PopulationMixin, common.Population):
                   for name, value in parameter_space.items()}
         if "integration_tolerance" in model.parameters:
             params["integration_tolerance"] = state.integration_tolerance
+        _reject_nan(params, model)
         try:
             self._slice_info = state.network.add_neurons(self.celltype.engine_model,
                                                          self.size, params)
@@ -179,6 +206,7 @@ class Population(PopulationMixin, common.Population):
         self._mask_local = np.ones(self.size, dtype=bool)
         state.id_counter += self.size
         self.first_id = self.all_cells[0]
+        self._generation = state.generation
         state.register_population(self)
 
     def _local(self):
@@ -205,6 +233,8 @@ class Population(PopulationMixin, common.Population):
     def initialize(self, **initial_values):
         """Set initial values of state variables (numbers, arrays, RandomDistributions or
         functions of the cell index). Random values are drawn once: reset() restores them."""
+        simulator.state.require_current(self, "Population")
+        initial_values = without_units(self.celltype, initial_values)
         for variable, value in initial_values.items():
             lazy = LazyArray(value, shape=(self.size,), dtype=float)
             values = _evaluate(lazy, self.size).copy()

@@ -90,6 +90,9 @@ class Projection(common.Projection):
     def __init__(self, presynaptic_population, postsynaptic_population, connector,
                  synapse_type=None, source=None, receptor_type=None, space=Space(),
                  label=None):
+        for side, pop in (("presynaptic", presynaptic_population),
+                          ("postsynaptic", postsynaptic_population)):
+            simulator.state.require_current(pop, f"the {side} population")
         common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
                                    connector, synapse_type, source, receptor_type, space, label)
         self._pre_gids = gids_of(self.pre)

@@ -22,9 +22,12 @@ class Recorder(recording.Recorder):
         if sampling_interval is not None:
             dt = self._simulator.state.dt
             steps = sampling_interval / dt
-            if sampling_interval < dt or abs(steps - round(steps)) > 1e-6:
-                raise ValueError(f"sampling_interval ({sampling_interval} ms) must be a "
-                                 f"multiple of the time step ({dt} ms)")
+            if not sampling_interval >= dt:
+                raise ValueError(f"sampling_interval = {sampling_interval} ms: the sampling "
+                                 f"interval must be at least the time step dt = {dt} ms")
+            if abs(steps - round(steps)) > 1e-6:
+                raise ValueError(f"sampling_interval = {sampling_interval} ms: the sampling "
+                                 f"interval must be a multiple of the time step dt = {dt} ms")
         self._check_sampling_interval(sampling_interval)
         ids = set(ids)  # every cell is local: one process (no per-cell `local` lookups)
         for variable in self._localize_variables(variables, locations):

@@ -14,6 +14,8 @@ from pyNN import common
 
 from . import console
 from .engine import DEFAULT_TOLERANCE, Backend, Network
+from .engine.numerics import NumericalInstability as EngineInstability
+from .errors import NumericalInstability, StaleObjectError, time_steps
 
 name = "neurongpu"
 NEST_TICS_PER_MS = 1000
@@ -74,11 +76,15 @@ class State(common.control.BaseState):
         self.verbosity = "info"
         self.progress = False
         self._logged_device = None
+        self.generation = 0   # counts setup()s: objects of an earlier one are refused
+        self.check_numerics = True
         self.clear()
 
     # -- configuration --------------------------------------------------------------
     def configure(self, timestep, min_delay, max_delay, backend=None, precision=None,
                   rng_seed=None, verbosity="info", progress=False):
+        """Start a fresh network; if the backend cannot be created, nothing changes."""
+        new_backend = Backend(backend, precision, rng_seed)
         self.verbosity = verbosity
         self.progress = progress
         self.dt = float(timestep)
@@ -89,11 +95,30 @@ class State(common.control.BaseState):
         self.backend_name = backend
         self.precision = precision
         self.rng_seed = rng_seed
-        self.clear()
+        self.clear(new_backend)
         device = (self.backend.device, self.backend.precision)
         if self.verbosity not in console.QUIET and self._logged_device != device:
             console.show_device(self.backend.describe(), self.verbosity)
             self._logged_device = device
+
+    def require_current(self, obj, what: str = "object"):
+        """Raise StaleObjectError if `obj` (a population, view, assembly, projection or
+        current source) was made before the latest setup()."""
+        if isinstance(obj, common.Assembly):
+            for p in obj.populations:
+                self.require_current(p, what)
+            return
+        generation = getattr(obj, "_generation", None)
+        if generation is None and hasattr(obj, "grandparent"):
+            generation = getattr(obj.grandparent, "_generation", None)
+        if generation is not None and generation != self.generation:
+            try:
+                label = obj.label or type(obj).__name__
+            except Exception:  # current sources have no label
+                label = type(obj).__name__
+            raise StaleObjectError(
+                f"{what} {label!r} was created before the latest setup(), which destroyed "
+                "its network; create it again")
 
     @property
     def min_delay(self):
@@ -159,7 +184,8 @@ class State(common.control.BaseState):
         return int(np.rint(tstop / self.dt)) - self.network.step
 
     def run(self, simtime):
-        self.run_until(self.t + simtime)
+        steps = time_steps(simtime, self.dt, "simtime")
+        self.run_until(self.time_of(self.network.step + steps))
 
     def run_until(self, tstop):
         for source in self.current_sources:
@@ -167,9 +193,31 @@ class State(common.control.BaseState):
         n = self.steps_until(tstop)
         if n > 0:
             self.running = True
-            console.run_steps(self.network, n, self.dt, self.progress)
+            try:
+                console.run_steps(self.network, n, self.dt, self.progress)
+            except EngineInstability as err:
+                raise self._instability(err) from None
         elif not self.running:
             self.running = True
+
+    def _instability(self, err):
+        """The engine's NumericalInstability, told in PyNN's terms (population, cell
+        index, time)."""
+        t0, t1 = self.time_of(err.first_step), self.time_of(err.last_step)
+        when = f"at t = {t1:g} ms" if t0 == t1 else f"between t = {t0:g} and {t1:g} ms"
+        try:
+            pop = self.population_of(err.gid)
+            index = err.gid - int(pop.first_id)
+            who = f"cell {index} of population {pop.label!r} ({pop.celltype.__class__.__name__})"
+        except Exception:
+            pop, index, who = None, None, f"neuron {err.gid}"
+        message = (f"numerical instability {when}: {who} has {err.variable} = "
+                   f"{err.value:g}, which {err.rule} (NEST raises NumericalInstability here). "
+                   "Smaller weights, inputs or time step may help; "
+                   "setup(check_numerics=False) turns this check off.")
+        return NumericalInstability(message, population=getattr(pop, "label", None),
+                                    index=index, variable=err.variable, value=err.value,
+                                    t_min=t0, t_max=t1)
 
     def reset(self):
         """Return to t = 0 with the initial values; the network structure is kept."""
@@ -181,8 +229,9 @@ class State(common.control.BaseState):
         self.t_start = 0
         self.segment_counter += 1
 
-    def clear(self):
-        """Drop the network and start a fresh one."""
+    def clear(self, backend=None):
+        """Drop the network and start a fresh one (on `backend` if given)."""
+        self.generation += 1
         self.recorders = set()
         self.populations = []
         self.current_sources = []
@@ -192,8 +241,9 @@ class State(common.control.BaseState):
         self.segment_counter = -1
         self._first_ids = []
         self._pops_by_first_id = []
-        self.backend = Backend(self.backend_name, self.precision, self.rng_seed)
+        self.backend = backend or Backend(self.backend_name, self.precision, self.rng_seed)
         self.network = Network(self.backend, self.dt)
+        self.network.check_numerics = self.check_numerics
         self.running = False
         self.t_start = 0
         self.segment_counter += 1

@@ -56,6 +56,7 @@ class Network:
         # the fused CUDA step (GPU only); the array-code step is the reference
         self.use_kernels = OPTIONS.kernels
         self.use_graphs = OPTIONS.graphs
+        self.check_numerics = True  # stop a run on NaN/inf or out-of-bounds state
 
     # -- building ----------------------------------------------------------------------
     def add_neurons(self, model: str, n: int, params: dict | None = None,

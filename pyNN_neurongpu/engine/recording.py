@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 CHUNK_STEPS = 1024
+BUFFER_BYTES = 64 << 20  # a spike buffer holds fewer steps when it would exceed this
 
 
 class SpikeRecorder:
@@ -47,16 +48,20 @@ class SpikeRecorder:
         """Store the spike counts (length n of the family) emitted in `step`."""
         if not self.active:
             return
-        if self._buf is None:
-            # a neuron fires at most once a step; a source's count may exceed 255
-            dtype = np.uint16 if self.group.model.spike_source else np.uint8
-            self._buf = self.backend.zeros((CHUNK_STEPS, self.local.size), dtype=dtype)
-            self._buf_steps = np.zeros(CHUNK_STEPS, dtype=np.int64)
+        if self._buf is None or (self._buf.dtype == np.uint8 and counts.dtype != np.bool_):
+            # one byte holds a 0/1 spike flag; integer counts (sources, AdEx's several
+            # spikes a step) are stored in 64 bits, so no multiplicity can wrap
+            self.flush()
+            dtype = np.dtype(np.uint8 if counts.dtype == np.bool_ else np.int64)
+            rows = int(min(CHUNK_STEPS, max(16, BUFFER_BYTES // (self.local.size
+                                                               * dtype.itemsize))))
+            self._buf = self.backend.zeros((rows, self.local.size), dtype=dtype)
+            self._buf_steps = np.zeros(rows, dtype=np.int64)
             self._k = 0
         self._buf[self._k] = counts[self._local_dev]
         self._buf_steps[self._k] = step
         self._k += 1
-        if self._k == CHUNK_STEPS:
+        if self._k == self._buf.shape[0]:
             self.flush()
 
     def add_events(self, steps, local, counts):
@@ -65,7 +70,7 @@ class SpikeRecorder:
         self.flush()
         self._steps.append(np.asarray(steps, dtype=np.int64))
         self._ids.append(np.asarray(local, dtype=np.int64))
-        self._counts.append(np.asarray(counts, dtype=np.int32))
+        self._counts.append(np.asarray(counts, dtype=np.int64))
         self._unsorted = True
 
     def flush(self):
@@ -76,7 +81,7 @@ class SpikeRecorder:
         if rows.size:
             self._steps.append(self._buf_steps[rows])
             self._ids.append(self.local[cols])
-            self._counts.append(dense[rows, cols].astype(np.int32))
+            self._counts.append(dense[rows, cols].astype(np.int64))
         self._k = 0
 
     def events(self):
@@ -84,7 +89,7 @@ class SpikeRecorder:
         self.flush()
         if not self._steps:
             z = np.zeros(0, dtype=np.int64)
-            return z, z.copy(), np.zeros(0, dtype=np.int32)
+            return z, z.copy(), np.zeros(0, dtype=np.int64)
         steps, ids, counts = (np.concatenate(a) for a in (self._steps, self._ids, self._counts))
         if getattr(self, "_unsorted", False):
             order = np.lexsort((ids, steps))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import delivery
+from . import delivery, numerics
 from .models import StepContext
 from .stimuli import block_currents
 
@@ -32,6 +32,7 @@ def run_reference(net, groups, n_steps: int):
         stim = block_currents(net, net.step, block_len)
         for k in range(block_len):
             advance(net, groups, stim, k)
+            numerics.check(net, groups, net.step, net.step)
 
 
 def advance(net, groups, stim, k):

@@ -12,6 +12,24 @@ from pyNN.parameters import ParameterSpace
 from pyNN.standardmodels import build_translations
 
 from ..engine import get_model
+from ..errors import magnitude_in
+
+
+def without_units(celltype, values: dict) -> dict:
+    """PyNN parameter or initial values with any quantities.Quantity converted to the
+    unit the engine declares for it (e.g. tau_m = 0.01 s -> 10.0 ms)."""
+    units = get_model(celltype.engine_model).units()
+    names = getattr(celltype, "engine_names", {})
+    return {name: magnitude_in(value, units.get(names.get(name, name), ""), name)
+            if name in units or names.get(name, name) in units else value
+            for name, value in values.items()}
+
+
+def _init_without_units(pynn_class):
+    def __init__(self, **parameters):
+        pynn_class.__init__(self, **without_units(self, parameters))
+    __init__.__doc__ = pynn_class.__init__.__doc__
+    return __init__
 
 
 def engine_state_name(celltype, variable: str) -> str:
@@ -90,6 +108,7 @@ def engine_cell_type(pynn_class, engine_model: str, names=None, pynn_defaults=()
                                              for name in pynn_class.default_parameters]),
         "engine_names": names,
         "reverse_translate": _reverse_translate,
+        "__init__": _init_without_units(pynn_class),
         "recordable": [pynn for pynn in (pynn_names.get(r, r) for r in model.recordable)
                        if pynn == "spikes" or pynn in pynn_class.default_initial_values
                        or pynn in pynn_class.recordable],

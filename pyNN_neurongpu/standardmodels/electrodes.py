@@ -34,6 +34,7 @@ from pyNN.standardmodels.base import StandardCurrentSource
 
 from .. import simulator
 from ..engine import NoiseCurrent, PiecewiseConstantCurrent, SinusoidalCurrent
+from ..errors import magnitude_in
 
 __all__ = ["ACSource", "DCSource", "NoisyCurrentSource", "StepCurrentSource"]
 
@@ -73,6 +74,12 @@ def _target_gids(cells):
     return gids, [state._pops_by_first_id[i] for i in np.unique(which)]
 
 
+# PyNN's units of the current sources' parameters (quantities are converted to them)
+_UNITS = {"amplitude": "nA", "amplitudes": "nA", "offset": "nA", "mean": "nA",
+          "stdev": "nA", "start": "ms", "stop": "ms", "times": "ms", "dt": "ms",
+          "frequency": "Hz", "phase": "deg"}
+
+
 class _EngineCurrentSource(StandardCurrentSource):
     """What the four standard sources share: validation, timing, injection, recording."""
 
@@ -80,8 +87,10 @@ class _EngineCurrentSource(StandardCurrentSource):
     _stim = None
 
     def __init__(self, **parameters):
-        super().__init__(**parameters)
+        super().__init__(**{name: magnitude_in(value, _UNITS.get(name, ""), name)
+                            for name, value in parameters.items()})
         state = simulator.state
+        self._generation = state.generation
         self._dt = state.dt
         self._min_delay = state.min_delay
         self._delay = int(round(self._min_delay / self._dt))
@@ -177,6 +186,9 @@ class _EngineCurrentSource(StandardCurrentSource):
     # -- injection and recording -----------------------------------------------------
     def inject_into(self, cells):
         """Inject this current into a Population, PopulationView, Assembly or list of IDs."""
+        simulator.state.require_current(self, type(self).__name__)
+        if isinstance(cells, (BaseAssembly, BasePopulation, BasePopulationView)):
+            simulator.state.require_current(cells, "the target")
         gids, populations = _target_gids(cells)
         for pop in populations:
             if not pop.celltype.injectable:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import numerics
 from ..options import OPTIONS
 from ..stimuli import block_currents
 from . import codegen, plastic
@@ -412,3 +413,4 @@ class GpuStep:
             fam.drain(self.backend)
         for sampler in self.samplers:
             sampler.drain(self.backend, start, k)
+        numerics.check(self.net, [f.group for f in self.families], start + 1, start + k)

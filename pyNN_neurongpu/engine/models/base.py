@@ -74,6 +74,9 @@ class NeuronModel:
     # ``fragment()``, else cuda/<name>.cu), "schedule" (a dedicated kernel replays a spike
     # schedule) or None (the array-code step only)
     kernel_kind: str | None = "fragment"
+    # state variable -> (lower, upper) bound beyond which the run stops with
+    # NumericalInstability, as NEST's model does (every state must be finite anyway)
+    state_bounds: dict[str, tuple[float, float]] = {}
 
     # -- helpers shared by all models -------------------------------------------
     @classmethod
@@ -130,18 +133,57 @@ class NeuronModel:
         raise NotImplementedError
 
 
+def _offending(value, mask) -> str:
+    """The first offending value (and how many there are) for an error message."""
+    values = np.atleast_1d(np.asarray(value, dtype=float))
+    bad = np.atleast_1d(np.asarray(mask))
+    first = values[np.argmax(bad)] if values.size > 1 else values.reshape(-1)[0]
+    count = int(bad.sum())
+    return f"{first:g}" + (f" (and {count - 1} more)" if count > 1 else "")
+
+
 def require_positive(params: dict, *names: str) -> None:
     """Raise ValueError unless every value of the named parameters is > 0."""
     for name in names:
-        if _any(~(_array(params[name]) > 0)):
-            raise ValueError(f"{name} must be positive")
+        value = _array(params[name])
+        bad = ~(value > 0)
+        if _any(bad):
+            raise ValueError(f"{name} = {_offending(value, bad)}: {name} must be "
+                             "strictly positive (> 0)")
 
 
 def require_non_negative(params: dict, *names: str) -> None:
     """Raise ValueError unless every value of the named parameters is >= 0."""
     for name in names:
-        if _any(~(_array(params[name]) >= 0)):
-            raise ValueError(f"{name} must not be negative")
+        value = _array(params[name])
+        bad = ~(value >= 0)
+        if _any(bad):
+            raise ValueError(f"{name} = {_offending(value, bad)}: {name} must not be "
+                             "negative (>= 0)")
+
+
+def require_below(params: dict, low: str, high: str, strict: bool = True) -> None:
+    """Raise ValueError unless params[low] < params[high] (<= if not strict) everywhere,
+    e.g. NEST's "Reset potential must be smaller than threshold"."""
+    a, b = _array(params[low]), _array(params[high])
+    bad = ~(a < b) if strict else ~(a <= b)
+    if _any(bad):
+        a_b, b_b = np.broadcast_arrays(np.asarray(a, float), np.asarray(b, float))
+        i = int(np.argmax(np.atleast_1d(np.asarray(bad)))) if np.ndim(bad) else 0
+        count = int(np.asarray(bad).sum())
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        raise ValueError(f"{low} = {np.atleast_1d(a_b)[i]:g}, {high} = "
+                         f"{np.atleast_1d(b_b)[i]:g}{more}: {low} must be "
+                         f"{'smaller than' if strict else 'at most'} {high}")
+
+
+def require_finite(params: dict, *names: str) -> None:
+    """Raise ValueError for NaN or infinite values of the named parameters."""
+    for name in names:
+        value = _array(params[name])
+        bad = ~np.isfinite(value)
+        if _any(bad):
+            raise ValueError(f"{name} = {_offending(value, bad)}: {name} must be finite")
 
 
 def _array(value):

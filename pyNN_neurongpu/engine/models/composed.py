@@ -37,7 +37,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import lif
-from .base import NeuronModel, StepContext, Var, require_non_negative, require_positive
+from .base import (
+    NeuronModel,
+    StepContext,
+    Var,
+    require_below,
+    require_non_negative,
+    require_positive,
+)
 from .integrators import RKF45
 from .propagators import propagator_32
 
@@ -197,6 +204,9 @@ class ComposedNeuron(NeuronModel):
             internal=internal, receptors={p: ("uS" if k.conductance else "nA")
                                           for p, k in ports},
             recordable=recordable, conductance_based=conductance_based,
+            # NEST's aeif_*: V_m < -1000 mV or |w| > 10^6 pA is a NumericalInstability
+            state_bounds={"v": (-1e3, np.inf), "w": (-1e3, 1e3)} if membrane is ADEXP
+            else {},
             components=tuple(components), component_units=tuple(units),
             exact=exact,
             # exp in the dynamics: the device's exp differs from NumPy's in the last bit
@@ -207,6 +217,8 @@ class ComposedNeuron(NeuronModel):
     def check(self, p):
         require_positive(p, "cm", "tau_m")
         require_non_negative(p, "tau_refrac")
+        if self.membrane is LIF:
+            require_below(p, "v_reset", "v_thresh")  # NEST's iaf_*: reset below threshold
         for port, kind in self.ports:
             require_positive(p, *[f"{port}.{k}" for k in kind.parameters
                                   if k.startswith("tau")])
@@ -216,10 +228,8 @@ class ComposedNeuron(NeuronModel):
         if self.membrane is ADEXP:
             require_positive(p, "tau_w", "integration_tolerance")
             require_non_negative(p, "delta_T")
-            if np.any(p["v_reset"] >= p["v_spike"]):
-                raise ValueError("v_reset must be below v_spike")
-            if np.any(p["v_spike"] < p["v_thresh"]):
-                raise ValueError("v_spike must not be below v_thresh")
+            require_below(p, "v_reset", "v_spike")
+            require_below(p, "v_thresh", "v_spike", strict=False)
             with np.errstate(divide="ignore", invalid="ignore"):
                 arg = (p["v_spike"] - p["v_thresh"]) / p["delta_T"]
             # NEST's guard against overflow of the exponential at spike time

@@ -14,7 +14,15 @@ both ports (positive on the inhibitory port too).
 from __future__ import annotations
 
 from . import lif
-from .base import NeuronModel, StepContext, Var, register, require_non_negative, require_positive
+from .base import (
+    NeuronModel,
+    StepContext,
+    Var,
+    register,
+    require_below,
+    require_non_negative,
+    require_positive,
+)
 from .integrators import RKF45
 
 # NEST's absolute tolerance (1e-3 in mV, nS, nS/ms) in the engine's units
@@ -48,6 +56,7 @@ class IafCondExp(NeuronModel):
     def check(self, p):
         require_positive(p, "cm", "tau_m", "tau_syn_E", "tau_syn_I")
         require_non_negative(p, "tau_refrac")
+        require_below(p, "v_reset", "v_thresh")  # NEST: reset must be below threshold
 
     def prepare(self, xp, p, dt):
         return {

@@ -14,7 +14,14 @@ from __future__ import annotations
 import math
 
 from . import lif
-from .base import NeuronModel, StepContext, register, require_non_negative, require_positive
+from .base import (
+    NeuronModel,
+    StepContext,
+    register,
+    require_below,
+    require_non_negative,
+    require_positive,
+)
 from .propagators import propagator_31, propagator_32
 
 
@@ -33,6 +40,7 @@ class IafPscAlpha(NeuronModel):
     def check(self, p):
         require_positive(p, "cm", "tau_m", "tau_syn_E", "tau_syn_I")
         require_non_negative(p, "tau_refrac")
+        require_below(p, "v_reset", "v_thresh")  # NEST: reset must be below threshold
 
     def prepare(self, xp, p, dt):
         tau_m, cm = p["tau_m"], p["cm"]

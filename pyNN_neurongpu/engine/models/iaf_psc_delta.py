@@ -12,7 +12,15 @@ add to the same membrane jump: PyNN gives inhibitory weights as negative mV.
 from __future__ import annotations
 
 from . import lif
-from .base import NeuronModel, StepContext, Var, register, require_non_negative, require_positive
+from .base import (
+    NeuronModel,
+    StepContext,
+    Var,
+    register,
+    require_below,
+    require_non_negative,
+    require_positive,
+)
 
 
 @register
@@ -32,6 +40,7 @@ class IafPscDelta(NeuronModel):
     def check(self, p):
         require_positive(p, "cm", "tau_m")
         require_non_negative(p, "tau_refrac")
+        require_below(p, "v_reset", "v_thresh")  # NEST: reset must be below threshold
 
     def prepare(self, xp, p, dt):
         p33 = xp.exp(-dt / p["tau_m"])

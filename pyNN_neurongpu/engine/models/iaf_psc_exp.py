@@ -10,7 +10,14 @@ steps.
 from __future__ import annotations
 
 from . import lif
-from .base import NeuronModel, StepContext, register, require_non_negative, require_positive
+from .base import (
+    NeuronModel,
+    StepContext,
+    register,
+    require_below,
+    require_non_negative,
+    require_positive,
+)
 from .propagators import propagator_32
 
 
@@ -27,6 +34,7 @@ class IafPscExp(NeuronModel):
     def check(self, p):
         require_positive(p, "cm", "tau_m", "tau_syn_E", "tau_syn_I")
         require_non_negative(p, "tau_refrac")
+        require_below(p, "v_reset", "v_thresh")  # NEST: reset must be below threshold
 
     def prepare(self, xp, p, dt):
         p22 = xp.exp(-dt / p["tau_m"])

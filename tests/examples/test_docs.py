@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("sphinx", reason="needs the docs extra")
 pytest.importorskip("myst_parser", reason="needs the docs extra")
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 @pytest.mark.slow

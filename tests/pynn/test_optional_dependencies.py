@@ -16,8 +16,8 @@ from pyNN_neurongpu import extras
 from pyNN_neurongpu.compare import main, parse_args
 from pyNN_neurongpu.engine import backend
 
-ROOT = Path(__file__).resolve().parents[1]
-SMALL_NETWORK = Path(__file__).parent / "data" / "small_network.py"
+ROOT = Path(__file__).resolve().parents[2]
+SMALL_NETWORK = Path(__file__).resolve().parents[1] / "data" / "small_network.py"
 MICROCIRCUIT = ROOT / "examples" / "microcircuit" / "microcircuit.py"
 VALIDATION_HINT = 'pip install "pyNN-neurongpu[validation]"'
 # a child sees this checkout, with none of our environment variables

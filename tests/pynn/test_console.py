@@ -13,7 +13,7 @@ import pytest
 
 from pyNN_neurongpu import console
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHILD_ENV = {**{k: v for k, v in os.environ.items() if not k.startswith("PYNN_")},
              "PYTHONPATH": str(ROOT)}
 PLAIN_SCRIPT = """
