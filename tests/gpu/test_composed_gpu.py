@@ -6,11 +6,11 @@ goes NaN on the GPU either."""
 
 import numpy as np
 import pytest
-from test_composed_models import run_blow_up
-from test_engine_gpu_equivalence import run_family
 
 from pyNN_neurongpu.engine import OPTIONS, Backend, Network, gpu_available
 from pyNN_neurongpu.engine.models import MODELS, composed_family
+from tests.engine.test_composed_models import run_blow_up
+from tests.gpu.test_engine_gpu_equivalence import run_family
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not gpu_available(), reason="no CUDA GPU")]
 
