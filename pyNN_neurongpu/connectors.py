@@ -49,7 +49,7 @@ from pyNN.standardmodels import StandardSynapseType
 from pyNN.standardmodels.base import check_weights
 
 from . import numpy_streams, simulator
-from .engine import connectivity, memory
+from .engine import connectivity, memory, procedural
 from .random import DefaultConnectorRNG, is_native, native_for
 from .synapse_values import Connections, column_draws, connection_values
 
@@ -131,6 +131,54 @@ class BulkConnector:
         """Raise MemoryError, before drawing anything, if about `n_expected` connections
         (with the temporary arrays of building them) will not fit."""
         memory.check_new_synapses(projection._network, int(n_expected), BUILD_BYTES)
+
+    def _value_spec(self, value):
+        """A counter-based ValueSpec of a native lazy parameter, or None where the rule
+        cannot draw it (another rng, a distribution it lacks, array or distance values)."""
+        if value.is_homogeneous:
+            number = value.evaluate(simplify=True)
+            return procedural.ValueSpec(value=float(number)) if np.ndim(number) == 0 else None
+        base_value = value.base_value
+        if not (isinstance(base_value, RandomDistribution) and is_native(base_value.rng)
+                and base_value.name in procedural.DISTRIBUTIONS):
+            return None
+        if any(isinstance(arg, larray) or np.ndim(arg) for _, arg in value.operations):
+            return None
+        return procedural.ValueSpec(name=base_value.name, params=dict(base_value.parameters),
+                                    ops=list(value.operations))
+
+    def _counter_rule(self, projection, kind, **kw):
+        """The counter-based rule (engine/procedural.py) of this projection, or None where
+        its synapse type or values rule it out (then the connector's own path builds it)."""
+        if projection._plastic or self.location_selector is not None:
+            return None
+        parameter_space = self._parameters_from_synapse_type(projection)
+        specs = {}
+        for name in ("weight", "delay"):
+            value = parameter_space[name] if name in parameter_space.keys() else None
+            spec = (procedural.ValueSpec(value=simulator.state.min_delay) if value is None
+                    and name == "delay" else None if value is None else self._value_spec(value))
+            if spec is None or (name == "delay" and spec.bounds() is None):
+                return None
+            specs[name] = spec
+        if set(parameter_space.keys()) - {"weight", "delay"}:
+            return None
+        state = simulator.state
+        ordinal = state.n_counter_rules = getattr(state, "n_counter_rules", 0) + 1
+        rng = getattr(self, "rng", None)
+        seed = rng.seed if is_native(rng) and rng.seed is not None else _backend().seed
+        return procedural.ConnectivityRule(
+            kind=kind, n_pre=projection.pre.size, n_post=projection.post.size,
+            key=procedural.rule_key(seed, ordinal), weight=specs["weight"],
+            delay=specs["delay"], dt=state.dt, **kw)
+
+    def _self_exclusion(self, projection):
+        """Per source, its own index among the targets where self connections are
+        forbidden (-1 where it has none), or None."""
+        if self.allow_self_connections is not False:
+            return None
+        exclude = _same_index_in(projection._post_gids, projection._pre_gids)
+        return exclude if bool(np.any(exclude >= 0)) else None
 
     def _progress(self, fraction):
         if self.callback is not None:
@@ -254,8 +302,15 @@ class AllToAllConnector(MapBulkConnector, base.AllToAllConnector):
     def connect(self, projection):
         if self._generic(projection):
             return super().connect(projection)
-        parameter_space = self._parameters_from_synapse_type(projection)
         n_pre, n_post = projection.pre.size, projection.post.size
+        if self.allow_self_connections in (True, False):
+            rule = self._counter_rule(projection, "all",
+                                      exclude=self._self_exclusion(projection))
+            drawn = rule is not None and any(
+                spec.name is not None for spec in (rule.weight, rule.delay))
+            if rule is not None and (drawn or simulator.state.connectivity != "stored"):
+                return projection._connect_rule(rule, self.safe)
+        parameter_space = self._parameters_from_synapse_type(projection)
         self._check_memory(projection, n_pre * n_post)
         if self.allow_self_connections is True:
             pre = np.tile(np.arange(n_pre, dtype=np.int64), n_post)
@@ -290,6 +345,11 @@ class FixedProbabilityConnector(MapBulkConnector, base.FixedProbabilityConnector
             return self._connect_probability(projection, lambda c0, c1: p)
         if self.allow_self_connections == "NoMutual":
             self._check_no_mutual(projection)
+        else:
+            rule = self._counter_rule(projection, "bernoulli", p=float(self.p_connect),
+                                      exclude=self._self_exclusion(projection))
+            if rule is not None:
+                return projection._connect_rule(rule, self.safe)
         parameter_space = self._parameters_from_synapse_type(projection)
         pre, post = connectivity.bernoulli(self.rng.stream(), projection.pre.size,
                                            projection.post.size, self.p_connect)
@@ -569,6 +629,18 @@ class FixedNumberPostConnector(FixedNumberBulk, base.FixedNumberPostConnector):
         if self._generic(projection):
             return super().connect(projection)
         n_pre, n_post = projection.pre.size, projection.post.size
+        if is_native(self.rng) and isinstance(self.n, int):
+            rule = self._counter_rule(projection, "fixed_out", n=int(self.n),
+                                      replace=bool(self.with_replacement),
+                                      exclude=self._native_excludes(projection, False))
+            if rule is not None:
+                if rule.exclude is not None and not bool(np.any(rule.exclude >= 0)):
+                    rule.exclude = None
+                self._check_memory(projection, rule.expected_size())
+                try:
+                    return projection._connect_rule(rule, self.safe)
+                except ValueError as err:
+                    raise errors.ConnectionError(str(err)) from None
         if is_native(self.rng):
             xp = _backend().xp
             counts = self._draw_counts(n_pre)

@@ -65,6 +65,7 @@ class State(common.control.BaseState):
         self.num_processes = 1
         self.dt = 0.1
         self.spike_precision = "on_grid"
+        self.connectivity = "stored"
         self.integration_tolerance = DEFAULT_TOLERANCE
         self._dt_ratio = (1, 10)
         self._min_delay = "auto"
@@ -106,6 +107,7 @@ class State(common.control.BaseState):
     def _auto_min_delay(self):
         steps = [int(self.backend.to_host(sg.delay.min()))
                  for sg in (self.network.synapse_groups if self.network else ()) if sg.size]
+        steps += [g.min_delay for g in (self.network.procedural_groups if self.network else ())]
         return self.time_of(min(steps)) if steps else self.dt
 
     @property
@@ -120,6 +122,8 @@ class State(common.control.BaseState):
         for sg in self.network.synapse_groups if self.network else ():
             if sg.size:
                 largest = max(largest, self.time_of(int(self.backend.to_host(sg.delay.max()))))
+        for g in self.network.procedural_groups if self.network else ():
+            largest = max(largest, self.time_of(g.max_delay))
         return largest
 
     @property
@@ -187,6 +191,7 @@ class State(common.control.BaseState):
         self.segment_counter = -1
         self._first_ids = []
         self._pops_by_first_id = []
+        self.n_counter_rules = 0  # counter-based projections made (key their streams)
         self.backend = Backend(self.backend_name, self.precision, self.rng_seed)
         if self._logged_device != (self.backend.device, self.backend.precision):
             logger.info("pyNN.neurongpu running on %s", self.backend.describe())

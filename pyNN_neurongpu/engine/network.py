@@ -27,6 +27,7 @@ from .construction import SynapseGroup, build_incoming
 from .kernels import env_flag
 from .models import MODELS, StepContext, get_model
 from .plasticity import PlasticGroup
+from .procedural import ProceduralGroup
 from .recording import SpikeRecorder, StateRecorder
 from .stimuli import CurrentStimulus
 from .synapses import get_synapse_model
@@ -241,6 +242,7 @@ class Network:
         self._gid_local = np.zeros(0, dtype=np.int64)
         self.synapse_groups: list[SynapseGroup] = []
         self.plastic_groups: list[PlasticGroup] = []
+        self.procedural_groups: list[ProceduralGroup] = []  # regenerated per spike, not stored
         self.stdp_history_capacity = 16  # initial post-synaptic spikes kept per neuron
         self._n_plastic = 0  # plastic groups made so far (names their random streams)
         self.stimuli: list[CurrentStimulus] = []
@@ -374,14 +376,23 @@ class Network:
             return
         more = self.connect(pre, post, weight, delay_steps, sg.receptor)
         self.synapse_groups.remove(more)
-        sg.pre = xp.concatenate([sg.pre, more.pre])
-        sg.post = xp.concatenate([sg.post, more.post])
-        sg.weight = xp.concatenate([sg.weight, more.weight])
-        sg.delay = xp.concatenate([sg.delay, more.delay])
+        sg.append(xp, more.pre, more.post, more.weight, more.delay)
+        self._tables = None
+
+    def add_procedural(self, group: ProceduralGroup):
+        """Add synapses that are regenerated from their rule whenever a source spikes."""
+        if group.min_delay < 1:
+            raise ValueError("synaptic delays must be at least one time step")
+        family = np.unique(self._gid_group[group.post_gids])
+        for g in family:
+            self._group_by_index(g).model.port_index(group.receptor)
+        self.procedural_groups.append(group)
         self._tables = None
 
     def remove_synapses(self, sg):
-        if isinstance(sg, PlasticGroup):
+        if isinstance(sg, ProceduralGroup):
+            self.procedural_groups.remove(sg)
+        elif isinstance(sg, PlasticGroup):
             self.plastic_groups.remove(sg)
         else:
             self.synapse_groups.remove(sg)
@@ -440,6 +451,9 @@ class Network:
         for pg in self.plastic_groups:
             pg.finalise(self)
             max_delay = max(max_delay, pg.max_delay)
+        for proc in self.procedural_groups:
+            proc.prepare(self)
+            max_delay = max(max_delay, proc.max_delay)
         self._tables = tables
         n_slots = max_delay + 1
         for g in self.groups.values():
@@ -532,7 +546,7 @@ class Network:
                 self._advance(groups, stim, k)
 
     def _gpu_step_possible(self) -> bool:
-        if not (self.backend.is_gpu and self.use_kernels):
+        if not (self.backend.is_gpu and self.use_kernels) or self.procedural_groups:
             return False
         from .gpu_step import GpuStep
         return GpuStep.supports(self)
@@ -558,7 +572,7 @@ class Network:
         for rec in self.state_recorders:
             if rec.due(self.step):
                 rec.sample(self.step)
-        if not self._tables and not self.plastic_groups:
+        if not self._tables and not self.plastic_groups and not self.procedural_groups:
             return
         sources, mult = [], []
         for g, counts in fired:
@@ -572,6 +586,8 @@ class Network:
             for gi, table in self._tables.items():
                 g = self._group_by_index(gi)
                 delivery.propagate(self.backend, table, g.ring, step, sources, mult)
+            for proc in self.procedural_groups:
+                proc.deliver(self, step, sources, mult)
         else:
             sources = mult = None
         if self.plastic_groups:
