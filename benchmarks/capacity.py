@@ -141,7 +141,7 @@ def measure(backend, precision, name, n_syn):
         return {"connector": name, "error": f"{type(err).__name__}: {err}"}
     elapsed = time.perf_counter() - t0
     stored, peak = probe.stop()
-    n = prj.size() if not getattr(prj, "procedural", False) else prj._expected_size()
+    n = len(prj)
     n = max(int(n), 1)
     del prj
     sim.end()

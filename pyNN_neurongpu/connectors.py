@@ -54,8 +54,12 @@ from .random import DefaultConnectorRNG, is_native, native_for
 from .synapse_values import Connections, column_draws, connection_values
 
 BLOCK_ELEMENTS = 1 << 22
-# temporary bytes per connection while a projection is built (int64 indices, values, gids)
-BUILD_BYTES = 48
+# connections handed to the projection at once (bounds the transient of storing them)
+ADD_CHUNK = 1 << 16
+# temporary bytes per connection while a connector builds a projection (its int64 indices
+# and values; the storing is chunked): measured 10-18 B (benchmarks/capacity.py), 34 B for
+# FixedNumberPost with a NumpyRNG; counter-based rules build in chunks and add nothing
+BUILD_BYTES = 24
 
 logger = logging.getLogger("PyNN")
 
@@ -199,7 +203,16 @@ class BulkConnector:
                 native = syn.translations[name]["translated_name"]
                 if native in values:
                     _check_by_column(check, values[native], connections, projection)
-        projection._add_connections(pre, post, values)
+        n = connections.size
+        # plastic groups concatenate on extension: hand them everything at once
+        step = n if projection._plastic else ADD_CHUNK
+        for c0 in range(0, n, step):
+            c1 = min(n, c0 + step)
+            chunk = {name: value[c0:c1] if np.ndim(value) else value
+                     for name, value in values.items()}
+            projection._add_connections(pre[c0:c1], post[c0:c1], chunk)
+            if c0 == 0 and c1 < n:
+                projection._sg.reserve(_backend().xp, n)  # later chunks copy nothing stored
         self._progress(1.0)
 
     def _by_columns(self, projection, block):

@@ -29,7 +29,7 @@ FINALISE_CHUNK = 1 << 16
 PACK_BITS = 32
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity (lists of groups remove one by identity)
 class SynapseGroup:
     """The synapses of one projection, in creation order.
 

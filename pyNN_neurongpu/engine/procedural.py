@@ -50,7 +50,7 @@ M0, M1 = 0xD2511F53, 0xCD9E8D57
 W0, W1 = 0x9E3779B9, 0xBB67AE85
 MASK32 = 0xFFFFFFFF
 CONNECT, WEIGHT, DELAY, PERMUTATION = 0, 1, 2, 3
-CHUNK = 1 << 20          # candidate synapses generated at once
+CHUNK = 1 << 16          # candidate synapses generated at once (bounds the transient)
 MAX_REDRAWS = 1000
 DISTRIBUTIONS = ("uniform", "uniform_int", "normal", "normal_clipped",
                  "normal_clipped_to_boundary", "lognormal", "exponential")
