@@ -9,11 +9,11 @@ import gc
 import tracemalloc
 
 import numpy as np
+import pyNN.neurongpu as sim
 import pytest
 from pyNN import errors
 from pyNN.random import RandomDistribution as RD
 
-import pyNN.neurongpu as sim
 from pyNN_neurongpu.engine import construction, procedural
 
 

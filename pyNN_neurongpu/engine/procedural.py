@@ -23,7 +23,7 @@ Connectivity
   t_0 = -1, while t_k < n_post (log1p(-p) computed once, in float64, on the host).
 - ``fixed_out(n, replace)``: with replacement t_j = (w0(j) * allowed) >> 32 (Lemire's product,
   bias below allowed / 2^32); without, t_j = perm(j mod allowed) with perm a 4-round Feistel
-  permutation of [0, 2^(2h)) (h = ceil(bits(allowed - 1) / 2)), cycle-walked into
+  permutation of [0, 2^(2h)) (h = ceil(bits(n_post - 1) / 2)), cycle-walked into
   [0, allowed), round keys the four words of Philox(source, 3, 0, 0), round function
   ``F(r, k) = mix((r ^ k) * 0x9E3779B1)`` (mix: ``x ^= x >> 16; x *= 0x85EBCA6B; x ^= x >> 13``,
   all mod 2^32), masked to h bits.
@@ -306,8 +306,8 @@ class ConnectivityRule:
     def _permuted(self, xp, sources, row, index, allowed):
         keys = philox4x32_10(xp, sources.astype(np.uint64), PERMUTATION, 0, 0, *self.key)
         keys = [k.astype(np.uint64)[row] for k in keys]
-        top = int(allowed.max()) if allowed.shape[0] else 1
-        half = (max(1, int(top - 1).bit_length()) + 1) // 2
+        # the width depends on n_post only, never on which sources share a chunk
+        half = (max(1, int(self.n_post - 1).bit_length()) + 1) // 2
         x = feistel(xp, index.astype(np.uint64), keys, half)
         limit = allowed[row].astype(np.uint64)
         out = x >= limit
