@@ -188,13 +188,18 @@ def main(argv=None):
     estimates = {}
     for precision in args.precision:
         backend = Backend(args.backend, precision)
-        per = memory.construction_bytes(backend) if hasattr(memory, "construction_bytes") \
-            else memory.synapse_bytes(backend)
+        from pyNN_neurongpu.connectors import BUILD_BYTES
+        rule = memory.synapse_bytes(backend) + memory.FINALISE_TRANSIENT
+        other = rule + BUILD_BYTES
         free = memory.available_bytes(backend)
-        estimates[precision] = {"free_bytes": int(free), "bytes_per_synapse_estimate": per,
-                                "max_synapses_estimate": int(free // per)}
-        print(f"{precision}: {free / 2**30:.1f} GiB free, {per} B per synapse in the estimate, "
-              f"about {free // per:,} synapses per build")
+        estimates[precision] = {"free_bytes": int(free),
+                                "bytes_per_synapse_estimate_counter_rules": rule,
+                                "bytes_per_synapse_estimate_other_connectors": other,
+                                "max_synapses_counter_rules": int(free // rule),
+                                "max_synapses_other_connectors": int(free // other)}
+        print(f"{precision}: {free / 2**30:.1f} GiB free; the estimate counts {rule} B per "
+              f"synapse for counter-based rules (about {free // rule:,} synapses per build), "
+              f"{other} B for other connectors (about {free // other:,})")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"device": device, "backend": args.backend,
