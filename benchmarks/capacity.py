@@ -8,6 +8,9 @@ hook on the pool's allocator). Figures are bytes per synapse: stored (what the n
 after finalisation), peak (the highest total while building and finalising) and transient
 (peak minus stored).
 
+Each configuration is built at n and 4n synapses: the growth of the peak between them is the
+peak per synapse of a large build, the rest a fixed working buffer.
+
     python benchmarks/capacity.py [--backend cpu|gpu] [--synapses 1000000] [--json PATH]
 """
 
@@ -146,6 +149,7 @@ def measure(backend, precision, name, n_syn):
     del prj
     sim.end()
     return {"connector": name, "precision": precision, "synapses": n,
+            "stored_bytes": int(stored), "peak_bytes": int(max(peak, peak_build)),
             "stored_B_per_synapse": round(stored / n, 2),
             "peak_B_per_synapse": round(max(peak, peak_build) / n, 2),
             "transient_B_per_synapse": round((max(peak, peak_build) - stored) / n, 2),
@@ -171,12 +175,27 @@ def main(argv=None):
     for precision in args.precision:
         for name in args.connectors:
             row = measure(args.backend, precision, name, args.synapses)
-            if row is not None:
-                rows.append(row)
+            if row is None:
+                continue
+            big = measure(args.backend, precision, name, 4 * args.synapses)
+            if "error" not in row and big and "error" not in big:
+                # growth between n and 4n: bytes per synapse, and what does not grow
+                dn = big["synapses"] - row["synapses"]
+                marginal = (big["peak_bytes"] - row["peak_bytes"]) / dn
+                row["marginal_peak_B_per_synapse"] = round(marginal, 2)
+                row["marginal_stored_B_per_synapse"] = round(
+                    (big["stored_bytes"] - row["stored_bytes"]) / dn, 2)
+                row["fixed_buffer_MiB"] = round(
+                    (row["peak_bytes"] - marginal * row["synapses"]) / 2**20, 1)
+            rows.append(row)
     device = device_name(args.backend)
     print(f"device: {device}; {args.synapses:,} synapses per projection")
+    print("bytes per synapse at n synapses (stored, peak, peak - stored, peak while building,"
+          " peak while finalising); growth of the peak and of the stored bytes per added synapse"
+          " from n to 4n (m.peak, m.stor), and the fixed buffer (MiB) that does not grow")
     print(f"{'connector':30s} {'precision':9s} {'stored':>8s} {'peak':>8s} {'transient':>9s}"
-          f" {'p.build':>8s} {'p.final':>8s} {'build s':>8s}   (bytes per synapse)")
+          f" {'p.build':>8s} {'p.final':>8s} {'m.peak':>7s} {'m.stor':>7s} {'fixed':>6s}"
+          f" {'build s':>8s}")
     for row in rows:
         if "error" in row:
             print(f"{row['connector']:30s} {row['error']}")
@@ -184,6 +203,9 @@ def main(argv=None):
         print(f"{row['connector']:30s} {row['precision']:9s} {row['stored_B_per_synapse']:8.2f}"
               f" {row['peak_B_per_synapse']:8.2f} {row['transient_B_per_synapse']:9.2f}"
               f" {row['peak_build_B_per_synapse']:8.2f} {row['peak_finalise_B_per_synapse']:8.2f}"
+              f" {row.get('marginal_peak_B_per_synapse', float('nan')):7.2f}"
+              f" {row.get('marginal_stored_B_per_synapse', float('nan')):7.2f}"
+              f" {row.get('fixed_buffer_MiB', float('nan')):6.1f}"
               f" {row['build_s']:8.3f}")
     estimates = {}
     for precision in args.precision:

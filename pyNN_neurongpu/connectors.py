@@ -54,8 +54,10 @@ from .random import DefaultConnectorRNG, is_native, native_for
 from .synapse_values import Connections, column_draws, connection_values
 
 BLOCK_ELEMENTS = 1 << 22
-# connections handed to the projection at once (bounds the transient of storing them)
+# connections handed to the projection at once (bounds the transient of storing them);
+# larger on a GPU, where each chunk costs kernel launches and synchronisations
 ADD_CHUNK = 1 << 16
+ADD_CHUNK_GPU = 1 << 24
 # temporary bytes per connection while a connector builds a projection (its int64 indices
 # and values; the storing is chunked): measured 10-18 B (benchmarks/capacity.py), 34 B for
 # FixedNumberPost with a NumpyRNG; counter-based rules build in chunks and add nothing
@@ -205,7 +207,8 @@ class BulkConnector:
                     _check_by_column(check, values[native], connections, projection)
         n = connections.size
         # plastic groups concatenate on extension: hand them everything at once
-        step = n if projection._plastic else ADD_CHUNK
+        step = n if projection._plastic else (ADD_CHUNK_GPU if _backend().is_gpu
+                                               else ADD_CHUNK)
         for c0 in range(0, n, step):
             c1 = min(n, c0 + step)
             chunk = {name: value[c0:c1] if np.ndim(value) else value

@@ -81,6 +81,15 @@ def test_procedural_equals_stored(name):
         assert not np.any(listed_p[:, 0] == listed_p[:, 1])
 
 
+def test_procedural_equals_stored_with_constant_values():
+    """AllToAll with constant values: the stored build takes the connector's own path."""
+    results = [_build(mode, sim.AllToAllConnector(), weight=0.3, delay=1.5)
+               for mode in ("stored", "procedural")]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    for a, b in zip(results[0][2], results[1][2]):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_procedural_statistics():
     sim.setup(timestep=0.1, backend="cpu", connectivity="procedural", rng_seed=1)
     a, b = sim.Population(400, sim.SpikeSourceArray()), sim.Population(300, sim.IF_curr_exp())

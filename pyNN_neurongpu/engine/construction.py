@@ -133,7 +133,8 @@ def build_incoming(backend, gid_group, gid_local, n_sources, synapse_groups,
     for sg in synapse_groups:
         if sg.size == 0:
             continue
-        step = max(FINALISE_CHUNK, n_sources)
+        # counted in chunks on the host; on a GPU in one pass (one synchronisation)
+        step = sg.size if backend.is_gpu else max(FINALISE_CHUNK, n_sources)
         count = sum(int((gid_group[sg.post[c0:c0 + step]] == target_group_id).sum())
                     for c0 in range(0, sg.size, step))
         if count == 0:

@@ -51,6 +51,7 @@ W0, W1 = 0x9E3779B9, 0xBB67AE85
 MASK32 = 0xFFFFFFFF
 CONNECT, WEIGHT, DELAY, PERMUTATION = 0, 1, 2, 3
 CHUNK = 1 << 16          # candidate synapses generated at once (bounds the transient)
+CHUNK_GPU = 1 << 24      # on a GPU: fewer, larger chunks (each costs launches and syncs)
 MAX_REDRAWS = 1000
 DISTRIBUTIONS = ("uniform", "uniform_int", "normal", "normal_clipped",
                  "normal_clipped_to_boundary", "lognormal", "exponential")
@@ -219,9 +220,9 @@ class ConnectivityRule:
             return int(min(self.n_post, e + 6 * math.sqrt(e) + 16))
         return self.n
 
-    def source_chunks(self, n_sources: int):
-        """Slices of a list of `n_sources` sources whose candidates fit in CHUNK."""
-        per = max(1, CHUNK // max(self.out_degree_bound(), 1))
+    def source_chunks(self, n_sources: int, chunk: int = CHUNK):
+        """Slices of a list of `n_sources` sources whose candidates fit in `chunk`."""
+        per = max(1, chunk // max(self.out_degree_bound(), 1))
         return [slice(s, min(n_sources, s + per)) for s in range(0, n_sources, per)]
 
     def _excluded(self, xp, sources):
@@ -353,6 +354,7 @@ class ProceduralGroup:
         self.label = label
         self.min_delay, self.max_delay = rule.delay_step_bounds()
         self._prepared = None
+        self.chunk = CHUNK_GPU if backend.is_gpu else CHUNK
 
     def prepare(self, network):
         """Device lookups: gid -> source index, target -> (family, local index, port)."""
@@ -372,7 +374,7 @@ class ProceduralGroup:
         xp = self.backend.xp
         if sources is None:
             sources = xp.arange(self.rule.n_pre, dtype=np.int64)
-        for part in self.rule.source_chunks(int(sources.shape[0])):
+        for part in self.rule.source_chunks(int(sources.shape[0]), self.chunk):
             chunk = sources[part]
             row, target, ordinal = self.rule.connections(xp, chunk)
             source = chunk[row]
@@ -392,7 +394,7 @@ class ProceduralGroup:
         if hit.shape[0] == 0:
             return
         index, mult = index[hit], mult[hit]
-        for part in self.rule.source_chunks(int(index.shape[0])):
+        for part in self.rule.source_chunks(int(index.shape[0]), self.chunk):
             chunk = index[part]
             row, target, ordinal = self.rule.connections(xp, chunk)
             if row.shape[0] == 0:
