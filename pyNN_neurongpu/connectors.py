@@ -54,6 +54,7 @@ from .random import DefaultConnectorRNG, is_native, native_for
 from .synapse_values import Connections, column_draws, connection_values
 
 BLOCK_ELEMENTS = 1 << 22
+HOST_BLOCK_ELEMENTS = 1 << 18
 # connections handed to the projection at once (bounds the transient of storing them);
 # larger on a GPU, where each chunk costs kernel launches and synchronisations
 ADD_CHUNK = 1 << 16
@@ -223,15 +224,21 @@ class BulkConnector:
         c0..c1-1, a (c1 - c0, pre.size) array (host or device) of which sources connect.
         Returns (pre, post) in column order."""
         n_pre, n_post = projection.pre.size, projection.post.size
-        per_block = max(1, BLOCK_ELEMENTS // max(n_pre, 1))
+        # host blocks stay small (the pairs' uniforms, probabilities and masks are the
+        # transient); the numbers drawn do not depend on the block size
+        elements = BLOCK_ELEMENTS if _backend().is_gpu else HOST_BLOCK_ELEMENTS
+        per_block = max(1, elements // max(n_pre, 1))
+        index_type = np.int32 if max(n_pre, n_post) < 2**31 else np.int64
         pres, posts = [], []
         for c0 in range(0, n_post, per_block):
             c1 = min(n_post, c0 + per_block)
             mask = block(c0, c1)
             xp = np if isinstance(mask, np.ndarray) else _backend().xp
             flat = xp.flatnonzero(mask).astype(np.int64)
-            pres.append(flat % n_pre)
-            posts.append(flat // n_pre + c0)
+            # int32 where it fits: the lists and their concatenation are the transient
+            pres.append((flat % n_pre).astype(index_type))
+            posts.append((flat // n_pre + c0).astype(index_type))
+            del flat
             if c1 < n_post:
                 self._progress(c1 / n_post)
         xp = np if isinstance(pres[0], np.ndarray) else _backend().xp
@@ -329,8 +336,9 @@ class AllToAllConnector(MapBulkConnector, base.AllToAllConnector):
         parameter_space = self._parameters_from_synapse_type(projection)
         self._check_memory(projection, n_pre * n_post)
         if self.allow_self_connections is True:
-            pre = np.tile(np.arange(n_pre, dtype=np.int64), n_post)
-            post = np.repeat(np.arange(n_post, dtype=np.int64), n_pre)
+            index_type = np.int32 if max(n_pre, n_post) < 2**31 else np.int64
+            pre = np.tile(np.arange(n_pre, dtype=index_type), n_post)
+            post = np.repeat(np.arange(n_post, dtype=index_type), n_pre)
         else:
             ones = np.ones((1, n_pre), dtype=bool)
             pre, post = self._by_columns(projection, lambda c0, c1: np.repeat(
