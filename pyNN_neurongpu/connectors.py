@@ -59,10 +59,13 @@ HOST_BLOCK_ELEMENTS = 1 << 18
 # larger on a GPU, where each chunk costs kernel launches and synchronisations
 ADD_CHUNK = 1 << 16
 ADD_CHUNK_GPU = 1 << 24
-# temporary bytes per connection while a connector builds a projection (its int64 indices
-# and values; the storing is chunked): measured 10-18 B (benchmarks/capacity.py), 34 B for
-# FixedNumberPost with a NumpyRNG; counter-based rules build in chunks and add nothing
-BUILD_BYTES = 24
+# temporary bytes per connection while a connector builds a projection, beyond what is
+# stored (benchmarks/capacity.py, growth from 10^6 to 4*10^6 synapses): none for AllToAll,
+# FixedProbability, FixedNumberPre (NumpyRNG), distance-dependent and counter-based rules;
+# 8-16 B for FromList, FixedTotalNumber and FixedNumberPre (NativeRNG), 32 B for
+# FixedNumberPost (NumpyRNG), 78 B for FixedTotalNumber (NumpyRNG); random values add 8 B
+BUILD_BYTES = 32
+BUILD_BYTES_TOTAL_NUMBER = 80
 
 logger = logging.getLogger("PyNN")
 
@@ -134,10 +137,10 @@ class BulkConnector:
         """True where PyNN's generic code must run (rngs we cannot reproduce in bulk)."""
         return self.location_selector is not None or not self._reproducible_rng()
 
-    def _check_memory(self, projection, n_expected):
+    def _check_memory(self, projection, n_expected, building_bytes=BUILD_BYTES):
         """Raise MemoryError, before drawing anything, if about `n_expected` connections
         (with the temporary arrays of building them) will not fit."""
-        memory.check_new_synapses(projection._network, int(n_expected), BUILD_BYTES)
+        memory.check_new_synapses(projection._network, int(n_expected), building_bytes)
 
     def _value_spec(self, value):
         """A counter-based ValueSpec of a native lazy parameter, or None where the rule
@@ -630,11 +633,16 @@ class FixedNumberPreConnector(FixedNumberBulk, base.FixedNumberPreConnector):
             pre, post = connectivity.fixed_in_degree(
                 self.rng.stream(), n_pre, xp.asarray(counts), self.with_replacement, exclude)
             return self._finish(projection, pre, post, parameter_space)
-        post = np.repeat(np.arange(n_post, dtype=np.int64), counts)
+        index_type = np.int32 if max(n_pre, n_post) < 2**31 else np.int64
+        post = np.repeat(np.arange(n_post, dtype=index_type), counts)
         if self.with_replacement and not self._excludes_self(projection):
+            # drawn in chunks (the same numbers as one draw: uniform_int is splittable)
             total = int(counts.sum())
-            pre = (np.asarray(self.rng.next(total, "uniform_int", {"low": 0, "high": n_pre}))
-                   if total else np.zeros(0, dtype=np.int64))
+            pre = np.empty(total, dtype=index_type)
+            for c0 in range(0, total, ADD_CHUNK):
+                c1 = min(total, c0 + ADD_CHUNK)
+                pre[c0:c1] = np.asarray(self.rng.next(c1 - c0, "uniform_int",
+                                                      {"low": 0, "high": n_pre}))
         else:
             exclude = self._excludes_self(projection)
             parts = []
@@ -642,8 +650,8 @@ class FixedNumberPreConnector(FixedNumberBulk, base.FixedNumberPreConnector):
                 parts.append(np.asarray(self._pick(n, n_pre, j if exclude else None)))
                 if self.callback is not None and j % 256 == 255:
                     self._progress((j + 1) / n_post)
-            pre = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        self._finish(projection, pre.astype(np.int64), post, parameter_space)
+            pre = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+        self._finish(projection, pre, post, parameter_space)
 
 
 class FixedNumberPostConnector(FixedNumberBulk, base.FixedNumberPostConnector):
@@ -718,7 +726,8 @@ class FixedTotalNumberConnector(BulkConnector, base.FixedTotalNumberConnector):
         if self._generic(projection) or not isinstance(self.n, int):
             return super().connect(projection)
         n_pre, n_post = projection.pre.size, projection.post.size
-        self._check_memory(projection, self.n)
+        self._check_memory(projection, self.n,
+                           BUILD_BYTES if is_native(self.rng) else BUILD_BYTES_TOTAL_NUMBER)
         if is_native(self.rng):
             forbidden = None
             if self.allow_self_connections is False:

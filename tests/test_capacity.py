@@ -204,8 +204,8 @@ def _peak_per_synapse(build):
 
 
 MEASURED = {  # connector, transient bound (B per synapse, float32, 10^6 synapses)
-    "fixed_probability_native": 6.0, "fixed_number_post_native": 6.0, "all_to_all": 14.0,
-    "fixed_probability_numpy": 20.0, "fixed_number_pre_numpy": 22.0,
+    "fixed_probability_native": 6.0, "fixed_number_post_native": 6.0, "all_to_all": 6.0,
+    "fixed_probability_numpy": 6.0, "fixed_number_pre_numpy": 6.0,
 }
 
 
