@@ -49,13 +49,23 @@ from pyNN.standardmodels import StandardSynapseType
 from pyNN.standardmodels.base import check_weights
 
 from . import numpy_streams, simulator
-from .engine import connectivity, memory
+from .engine import connectivity, memory, procedural
 from .random import DefaultConnectorRNG, is_native, native_for
 from .synapse_values import Connections, column_draws, connection_values
 
 BLOCK_ELEMENTS = 1 << 22
-# temporary bytes per connection while a projection is built (int64 indices, values, gids)
-BUILD_BYTES = 48
+HOST_BLOCK_ELEMENTS = 1 << 18
+# connections handed to the projection at once (bounds the transient of storing them);
+# larger on a GPU, where each chunk costs kernel launches and synchronisations
+ADD_CHUNK = 1 << 16
+ADD_CHUNK_GPU = 1 << 24
+# temporary bytes per connection while a connector builds a projection, beyond what is
+# stored (benchmarks/capacity.py, growth from 10^6 to 4*10^6 synapses): none for AllToAll,
+# FixedProbability, FixedNumberPre (NumpyRNG), distance-dependent and counter-based rules;
+# 8-16 B for FromList, FixedTotalNumber and FixedNumberPre (NativeRNG), 32 B for
+# FixedNumberPost (NumpyRNG), 78 B for FixedTotalNumber (NumpyRNG); random values add 8 B
+BUILD_BYTES = 32
+BUILD_BYTES_TOTAL_NUMBER = 80
 
 logger = logging.getLogger("PyNN")
 
@@ -127,10 +137,58 @@ class BulkConnector:
         """True where PyNN's generic code must run (rngs we cannot reproduce in bulk)."""
         return self.location_selector is not None or not self._reproducible_rng()
 
-    def _check_memory(self, projection, n_expected):
+    def _check_memory(self, projection, n_expected, building_bytes=BUILD_BYTES):
         """Raise MemoryError, before drawing anything, if about `n_expected` connections
         (with the temporary arrays of building them) will not fit."""
-        memory.check_new_synapses(projection._network, int(n_expected), BUILD_BYTES)
+        memory.check_new_synapses(projection._network, int(n_expected), building_bytes)
+
+    def _value_spec(self, value):
+        """A counter-based ValueSpec of a native lazy parameter, or None where the rule
+        cannot draw it (another rng, a distribution it lacks, array or distance values)."""
+        if value.is_homogeneous:
+            number = value.evaluate(simplify=True)
+            return procedural.ValueSpec(value=float(number)) if np.ndim(number) == 0 else None
+        base_value = value.base_value
+        if not (isinstance(base_value, RandomDistribution) and is_native(base_value.rng)
+                and base_value.name in procedural.DISTRIBUTIONS):
+            return None
+        if any(isinstance(arg, larray) or np.ndim(arg) for _, arg in value.operations):
+            return None
+        return procedural.ValueSpec(name=base_value.name, params=dict(base_value.parameters),
+                                    ops=list(value.operations))
+
+    def _counter_rule(self, projection, kind, **kw):
+        """The counter-based rule (engine/procedural.py) of this projection, or None where
+        its synapse type or values rule it out (then the connector's own path builds it)."""
+        if projection._plastic or self.location_selector is not None:
+            return None
+        parameter_space = self._parameters_from_synapse_type(projection)
+        specs = {}
+        for name in ("weight", "delay"):
+            value = parameter_space[name] if name in parameter_space.keys() else None
+            spec = (procedural.ValueSpec(value=simulator.state.min_delay) if value is None
+                    and name == "delay" else None if value is None else self._value_spec(value))
+            if spec is None or (name == "delay" and spec.bounds() is None):
+                return None
+            specs[name] = spec
+        if set(parameter_space.keys()) - {"weight", "delay"}:
+            return None
+        state = simulator.state
+        ordinal = state.n_counter_rules = getattr(state, "n_counter_rules", 0) + 1
+        rng = getattr(self, "rng", None)
+        seed = rng.seed if is_native(rng) and rng.seed is not None else _backend().seed
+        return procedural.ConnectivityRule(
+            kind=kind, n_pre=projection.pre.size, n_post=projection.post.size,
+            key=procedural.rule_key(seed, ordinal), weight=specs["weight"],
+            delay=specs["delay"], dt=state.dt, **kw)
+
+    def _self_exclusion(self, projection):
+        """Per source, its own index among the targets where self connections are
+        forbidden (-1 where it has none), or None."""
+        if self.allow_self_connections is not False:
+            return None
+        exclude = _same_index_in(projection._post_gids, projection._pre_gids)
+        return exclude if bool(np.any(exclude >= 0)) else None
 
     def _progress(self, fraction):
         if self.callback is not None:
@@ -151,7 +209,17 @@ class BulkConnector:
                 native = syn.translations[name]["translated_name"]
                 if native in values:
                     _check_by_column(check, values[native], connections, projection)
-        projection._add_connections(pre, post, values)
+        n = connections.size
+        # plastic groups concatenate on extension: hand them everything at once
+        step = n if projection._plastic else (ADD_CHUNK_GPU if _backend().is_gpu
+                                               else ADD_CHUNK)
+        for c0 in range(0, n, step):
+            c1 = min(n, c0 + step)
+            chunk = {name: value[c0:c1] if np.ndim(value) else value
+                     for name, value in values.items()}
+            projection._add_connections(pre[c0:c1], post[c0:c1], chunk)
+            if c0 == 0 and c1 < n:
+                projection._sg.reserve(_backend().xp, n)  # later chunks copy nothing stored
         self._progress(1.0)
 
     def _by_columns(self, projection, block):
@@ -159,15 +227,21 @@ class BulkConnector:
         c0..c1-1, a (c1 - c0, pre.size) array (host or device) of which sources connect.
         Returns (pre, post) in column order."""
         n_pre, n_post = projection.pre.size, projection.post.size
-        per_block = max(1, BLOCK_ELEMENTS // max(n_pre, 1))
+        # host blocks stay small (the pairs' uniforms, probabilities and masks are the
+        # transient); the numbers drawn do not depend on the block size
+        elements = BLOCK_ELEMENTS if _backend().is_gpu else HOST_BLOCK_ELEMENTS
+        per_block = max(1, elements // max(n_pre, 1))
+        index_type = np.int32 if max(n_pre, n_post) < 2**31 else np.int64
         pres, posts = [], []
         for c0 in range(0, n_post, per_block):
             c1 = min(n_post, c0 + per_block)
             mask = block(c0, c1)
             xp = np if isinstance(mask, np.ndarray) else _backend().xp
             flat = xp.flatnonzero(mask).astype(np.int64)
-            pres.append(flat % n_pre)
-            posts.append(flat // n_pre + c0)
+            # int32 where it fits: the lists and their concatenation are the transient
+            pres.append((flat % n_pre).astype(index_type))
+            posts.append((flat // n_pre + c0).astype(index_type))
+            del flat
             if c1 < n_post:
                 self._progress(c1 / n_post)
         xp = np if isinstance(pres[0], np.ndarray) else _backend().xp
@@ -254,12 +328,20 @@ class AllToAllConnector(MapBulkConnector, base.AllToAllConnector):
     def connect(self, projection):
         if self._generic(projection):
             return super().connect(projection)
-        parameter_space = self._parameters_from_synapse_type(projection)
         n_pre, n_post = projection.pre.size, projection.post.size
+        if self.allow_self_connections in (True, False):
+            rule = self._counter_rule(projection, "all",
+                                      exclude=self._self_exclusion(projection))
+            drawn = rule is not None and any(
+                spec.name is not None for spec in (rule.weight, rule.delay))
+            if rule is not None and (drawn or simulator.state.connectivity != "stored"):
+                return projection._connect_rule(rule, self.safe)
+        parameter_space = self._parameters_from_synapse_type(projection)
         self._check_memory(projection, n_pre * n_post)
         if self.allow_self_connections is True:
-            pre = np.tile(np.arange(n_pre, dtype=np.int64), n_post)
-            post = np.repeat(np.arange(n_post, dtype=np.int64), n_pre)
+            index_type = np.int32 if max(n_pre, n_post) < 2**31 else np.int64
+            pre = np.tile(np.arange(n_pre, dtype=index_type), n_post)
+            post = np.repeat(np.arange(n_post, dtype=index_type), n_pre)
         else:
             ones = np.ones((1, n_pre), dtype=bool)
             pre, post = self._by_columns(projection, lambda c0, c1: np.repeat(
@@ -290,6 +372,11 @@ class FixedProbabilityConnector(MapBulkConnector, base.FixedProbabilityConnector
             return self._connect_probability(projection, lambda c0, c1: p)
         if self.allow_self_connections == "NoMutual":
             self._check_no_mutual(projection)
+        else:
+            rule = self._counter_rule(projection, "bernoulli", p=float(self.p_connect),
+                                      exclude=self._self_exclusion(projection))
+            if rule is not None:
+                return projection._connect_rule(rule, self.safe)
         parameter_space = self._parameters_from_synapse_type(projection)
         pre, post = connectivity.bernoulli(self.rng.stream(), projection.pre.size,
                                            projection.post.size, self.p_connect)
@@ -546,11 +633,16 @@ class FixedNumberPreConnector(FixedNumberBulk, base.FixedNumberPreConnector):
             pre, post = connectivity.fixed_in_degree(
                 self.rng.stream(), n_pre, xp.asarray(counts), self.with_replacement, exclude)
             return self._finish(projection, pre, post, parameter_space)
-        post = np.repeat(np.arange(n_post, dtype=np.int64), counts)
+        index_type = np.int32 if max(n_pre, n_post) < 2**31 else np.int64
+        post = np.repeat(np.arange(n_post, dtype=index_type), counts)
         if self.with_replacement and not self._excludes_self(projection):
+            # drawn in chunks (the same numbers as one draw: uniform_int is splittable)
             total = int(counts.sum())
-            pre = (np.asarray(self.rng.next(total, "uniform_int", {"low": 0, "high": n_pre}))
-                   if total else np.zeros(0, dtype=np.int64))
+            pre = np.empty(total, dtype=index_type)
+            for c0 in range(0, total, ADD_CHUNK):
+                c1 = min(total, c0 + ADD_CHUNK)
+                pre[c0:c1] = np.asarray(self.rng.next(c1 - c0, "uniform_int",
+                                                      {"low": 0, "high": n_pre}))
         else:
             exclude = self._excludes_self(projection)
             parts = []
@@ -558,8 +650,8 @@ class FixedNumberPreConnector(FixedNumberBulk, base.FixedNumberPreConnector):
                 parts.append(np.asarray(self._pick(n, n_pre, j if exclude else None)))
                 if self.callback is not None and j % 256 == 255:
                     self._progress((j + 1) / n_post)
-            pre = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        self._finish(projection, pre.astype(np.int64), post, parameter_space)
+            pre = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+        self._finish(projection, pre, post, parameter_space)
 
 
 class FixedNumberPostConnector(FixedNumberBulk, base.FixedNumberPostConnector):
@@ -569,6 +661,18 @@ class FixedNumberPostConnector(FixedNumberBulk, base.FixedNumberPostConnector):
         if self._generic(projection):
             return super().connect(projection)
         n_pre, n_post = projection.pre.size, projection.post.size
+        if is_native(self.rng) and isinstance(self.n, int):
+            rule = self._counter_rule(projection, "fixed_out", n=int(self.n),
+                                      replace=bool(self.with_replacement),
+                                      exclude=self._native_excludes(projection, False))
+            if rule is not None:
+                if rule.exclude is not None and not bool(np.any(rule.exclude >= 0)):
+                    rule.exclude = None
+                self._check_memory(projection, rule.expected_size())
+                try:
+                    return projection._connect_rule(rule, self.safe)
+                except ValueError as err:
+                    raise errors.ConnectionError(str(err)) from None
         if is_native(self.rng):
             xp = _backend().xp
             counts = self._draw_counts(n_pre)
@@ -622,7 +726,8 @@ class FixedTotalNumberConnector(BulkConnector, base.FixedTotalNumberConnector):
         if self._generic(projection) or not isinstance(self.n, int):
             return super().connect(projection)
         n_pre, n_post = projection.pre.size, projection.post.size
-        self._check_memory(projection, self.n)
+        self._check_memory(projection, self.n,
+                           BUILD_BYTES if is_native(self.rng) else BUILD_BYTES_TOTAL_NUMBER)
         if is_native(self.rng):
             forbidden = None
             if self.allow_self_connections is False:

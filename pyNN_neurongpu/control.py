@@ -14,7 +14,8 @@ from .engine import DEFAULT_TOLERANCE
 from .errors import InvalidTimeError, time_steps
 
 BACKEND_OPTIONS = ("backend", "precision", "rng_seed", "integration_tolerance", "verbosity",
-                   "progress", "check_numerics")
+                   "progress", "check_numerics", "connectivity")
+CONNECTIVITY = ("stored", "procedural", "auto")
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
@@ -33,6 +34,16 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         `gsl_error_tol`: default 1e-6, NEST's default. It applies to populations created
         afterwards. (LIF neurons with conductance synapses use NEST's fixed absolute
         tolerance of iaf_cond_*, 1e-3 mV / nS.)
+    `connectivity`: 'stored' (default), 'procedural' or 'auto'. Procedural projections
+        store no synapses: each spiking source regenerates its targets, weights and delays
+        from a counter-based stream keyed by (seed, projection, source), the synapses a stored
+        build of the same script makes. Possible for static synapses of
+        FixedProbabilityConnector and FixedNumberPostConnector (int n) drawing with a
+        NativeRNG, and AllToAllConnector, whose weights and delays are constants or
+        NativeRNG draws of uniform, uniform_int, normal, normal_clipped,
+        normal_clipped_to_boundary, lognormal or exponential (delays bounded). With
+        'procedural' any other projection raises ConnectionError; with 'auto' it is
+        stored. On a GPU, procedural projections are stored for now (with a warning).
     `spike_precision`: 'on_grid' (default) or 'off_grid'. Neurons always spike on the
         time grid (NEST's on-grid models); with 'off_grid', SpikeSourceArray spikes are
         recorded at their exact times, as NEST's precise spike generators record them
@@ -68,6 +79,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     spike_precision = extra_params.get("spike_precision", "on_grid")
     if spike_precision not in ("on_grid", "off_grid"):
         raise ValueError("spike_precision must be 'on_grid' or 'off_grid'")
+    connectivity = extra_params.get("connectivity", "stored")
+    if connectivity not in CONNECTIVITY:
+        raise ValueError(f"connectivity must be one of {CONNECTIVITY}, not {connectivity!r}")
     seed = extra_params.get("rng_seed", extra_params.get("grng_seed"))
     tolerance = float(extra_params.get("integration_tolerance", DEFAULT_TOLERANCE))
     if not tolerance > 0:
@@ -79,6 +93,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         rng_seed=seed,
         verbosity=verbosity, progress=progress)
     simulator.state.spike_precision = spike_precision
+    simulator.state.connectivity = connectivity
     simulator.state.integration_tolerance = tolerance
     simulator.state.check_numerics = simulator.state.network.check_numerics = \
         bool(check_numerics)

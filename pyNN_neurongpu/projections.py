@@ -13,16 +13,26 @@ is the order in which pyNN.nest lists them.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from pyNN import common, errors
 from pyNN.core import ezip
 from pyNN.space import Space
 
 from . import console, simulator
-from .engine import get_synapse_model
+from .engine import ProceduralGroup, SynapseGroup, get_synapse_model, memory
 from .random import resolve_connector_rng
 from .standardmodels.synapses import StaticSynapse
 from .synapse_values import Connections, matrix_draws, values_at
+
+logger = logging.getLogger("PyNN")
+
+PROCEDURAL_SUPPORT = (
+    "only static synapses of FixedProbabilityConnector or FixedNumberPostConnector (n an int) "
+    "with a NativeRNG, or of AllToAllConnector, with weights and delays that are constants or "
+    "NativeRNG draws (uniform, uniform_int, normal, normal_clipped, normal_clipped_to_boundary, "
+    "lognormal, exponential; delays bounded) can be procedural")
 
 
 def gids_of(cells) -> np.ndarray:
@@ -101,6 +111,9 @@ class Projection(common.Projection):
         self._post_map = IndexMap(self._post_gids)
         self._pending = []
         self._sg = None
+        self._procedural = None   # a ProceduralGroup: synapses regenerated, never stored
+        self._size = None
+        self._rule_build = False
         self._forget_caches()
         resolve_connector_rng(connector, simulator.state.backend)
         try:
@@ -121,6 +134,9 @@ class Projection(common.Projection):
         if self._sg is not None:
             self._network.remove_synapses(self._sg)
             self._sg = None
+        if self._procedural is not None:
+            self._network.remove_synapses(self._procedural)
+            self._procedural = None
         self._pending = []
         self._forget_caches()
 
@@ -163,6 +179,11 @@ class Projection(common.Projection):
         :class:`pyNN.errors.ConnectionError` and creates nothing.
         """
         state = simulator.state
+        if state.connectivity == "procedural" and not self._rule_build:
+            raise errors.ConnectionError(
+                f"setup(connectivity='procedural'): this projection ("
+                f"{type(self._connector).__name__}, {type(self.synapse_type).__name__}) cannot "
+                f"be procedural: {PROCEDURAL_SUPPORT}. Use connectivity='auto' to store it.")
         backend = self._network.backend
         xp = _array_module(pre_index, backend)
         n = int(pre_index.shape[0])
@@ -205,6 +226,85 @@ class Projection(common.Projection):
         except (KeyError, ValueError) as err:
             raise errors.ConnectionError(str(err)) from None
         self._forget_caches()
+
+    @property
+    def procedural(self) -> bool:
+        """True when this projection's synapses are regenerated per spike, not stored."""
+        return self._procedural is not None
+
+    def _connect_rule(self, rule, safe=True):
+        """Create the connections of a counter-based rule (engine/procedural.py): kept as the
+        rule where connectivity is procedural, else materialised chunk by chunk of sources."""
+        state = simulator.state
+        backend = self._network.backend
+        group = ProceduralGroup(backend, rule, self._pre_gids, self._post_gids,
+                                self.receptor_type, self.label or "")
+        self._check_delays(np.array(rule.delay.bounds()))
+        wanted = state.connectivity in ("procedural", "auto")
+        if wanted and backend.is_gpu:
+            logger.warning("procedural connectivity is not on the GPU yet: projection %r is "
+                           "stored (the same connections)", self.label)
+        if wanted and not backend.is_gpu:
+            if safe or self._size is None:
+                self._size = self._scan_rule(group, safe)
+            try:
+                self._network.add_procedural(group)
+            except (KeyError, ValueError) as err:
+                raise errors.ConnectionError(str(err)) from None
+            self._procedural = group
+            self._forget_caches()
+            return
+        memory.check_new_synapses(self._network, int(rule.expected_size()))
+        self._rule_build = True
+        try:
+            for source, target, weight, delay in group.materialise():
+                self._check_rule_weights(weight, safe)
+                self._add_connections(source, target, {"weight": weight,
+                                                       "delay": delay * state.dt})
+                if self._sg is not None and self._sg.capacity == self._sg.size:
+                    # room for the rest: later chunks copy nothing already stored
+                    bound = rule.expected_size()
+                    if rule.kind == "bernoulli":
+                        bound += 6 * np.sqrt(bound) + 16
+                    self._sg.reserve(backend.xp, int(min(bound, rule.n_pre * rule.n_post)))
+        finally:
+            self._rule_build = False
+
+    def _scan_rule(self, group, safe):
+        """Number of synapses of a procedural rule (one pass over all sources, in chunks);
+        with `safe`, the synapse type's weight checks on every regenerated weight."""
+        n = 0
+        for _, _, weight, _ in group.materialise():
+            n += int(weight.shape[0])
+            self._check_rule_weights(weight, safe)
+        return n
+
+    def _check_rule_weights(self, weight, safe):
+        """Finite weights; with `safe`, the synapse type's weight check (signs) on them."""
+        if weight.shape[0] == 0:
+            return
+        self._check_weights(weight)
+        check = getattr(self.synapse_type, "parameter_checks", {}).get("weight")
+        if safe and check is not None:
+            check(np.array([float(weight.min()), float(weight.max())]), self)
+
+    def _regenerated(self):
+        """The synapses of a procedural projection, regenerated (as a SynapseGroup)."""
+        backend = self._network.backend
+        xp = backend.xp
+        parts = list(self._procedural.materialise())
+        if not parts:
+            z = xp.zeros(0, dtype=np.int32)
+            return SynapseGroup(z, z, xp.zeros(0, dtype=backend.float), z, self.receptor_type)
+        pre_g, post_g = xp.asarray(self._pre_gids), xp.asarray(self._post_gids)
+        source, target, weight, delay = (xp.concatenate(a) for a in zip(*parts))
+        return SynapseGroup(pre_g[source].astype(np.int32), post_g[target].astype(np.int32),
+                            weight.astype(backend.float), delay.astype(np.int32),
+                            self.receptor_type)
+
+    def _store(self):
+        """The SynapseGroup the projection reads (regenerated where procedural), or None."""
+        return self._regenerated() if self._procedural is not None else self._sg
 
     @staticmethod
     def _model_parameters(model, params):
@@ -252,18 +352,23 @@ class Projection(common.Projection):
 
     # -- reading ------------------------------------------------------------------------
     def __len__(self):
+        if self._procedural is not None:
+            if self._size is None:
+                self._size = self._scan_rule(self._procedural, False)
+            return self._size
         return 0 if self._sg is None else self._sg.size
 
     def _storage_indices(self):
         """(pre, post) host index arrays in storage order."""
         if self._index_cache is None:
             backend = self._network.backend
-            if self._sg is None:
+            sg = self._store()
+            if sg is None:
                 z = np.zeros(0, dtype=np.int64)
                 self._index_cache = (z, z)
             else:
-                self._index_cache = (self._pre_map(backend.to_host(self._sg.pre)),
-                                     self._post_map(backend.to_host(self._sg.post)))
+                self._index_cache = (self._pre_map(backend.to_host(sg.pre)),
+                                     self._post_map(backend.to_host(sg.post)))
         return self._index_cache
 
     def _listing(self):
@@ -290,16 +395,17 @@ class Projection(common.Projection):
         """Host array, in listing order, of 'pre', 'post', 'weight' or 'delay'."""
         values = self._listed_cache.get(key)
         if values is None:
+            sg = None if key in ("pre", "post") else self._store()
             if key in ("pre", "post"):
                 values = self._storage_indices()[0 if key == "pre" else 1]
-            elif self._sg is None:
+            elif sg is None:
                 values = np.zeros(0)
             elif key == "weight":
-                values = self._network.backend.to_host(self._sg.weight).astype(float)
-                if self._plastic and self._sg.model.learns_weight:
+                values = self._network.backend.to_host(sg.weight).astype(float)
+                if self._plastic and sg.model.learns_weight:
                     return self._listed(values)  # changes as the network runs
             else:
-                steps = self._network.backend.to_host(self._sg.delay).astype(np.int64)
+                steps = self._network.backend.to_host(sg.delay).astype(np.int64)
                 values = steps * simulator.state.dt
             values = self._listed_cache[key] = self._listed(values)
         return values
@@ -373,6 +479,10 @@ class Projection(common.Projection):
     def _write(self, name, storage_index, values):
         """Write native attribute `name` at storage positions (None: all connections)."""
         backend = self._network.backend
+        if self._procedural is not None:
+            raise NotImplementedError(
+                "the connections of a procedural projection are regenerated from their rule "
+                "and cannot be changed; use setup(connectivity='stored') to set them")
         target = {"weight": "weight", "delay": "delay"}.get(name)
         if target is None and self._plastic and self._sg is not None:
             self._write_model_value(name, storage_index, values)

@@ -14,7 +14,7 @@ from pyNN import common
 
 from . import console
 from .engine import DEFAULT_TOLERANCE, Backend, Network
-from .engine.numerics import NumericalInstability as EngineInstability
+from .engine import NumericalInstability as EngineInstability
 from .errors import NumericalInstability, StaleObjectError, time_steps
 
 name = "neurongpu"
@@ -64,6 +64,7 @@ class State(common.control.BaseState):
         self.num_processes = 1
         self.dt = 0.1
         self.spike_precision = "on_grid"
+        self.connectivity = "stored"
         self.integration_tolerance = DEFAULT_TOLERANCE
         self._dt_ratio = (1, 10)
         self._min_delay = "auto"
@@ -136,6 +137,7 @@ class State(common.control.BaseState):
     def _auto_min_delay(self):
         steps = [int(self.backend.to_host(sg.delay.min()))
                  for sg in (self.network.synapse_groups if self.network else ()) if sg.size]
+        steps += [g.min_delay for g in (self.network.procedural_groups if self.network else ())]
         return self.time_of(min(steps)) if steps else self.dt
 
     @property
@@ -150,6 +152,8 @@ class State(common.control.BaseState):
         for sg in self.network.synapse_groups if self.network else ():
             if sg.size:
                 largest = max(largest, self.time_of(int(self.backend.to_host(sg.delay.max()))))
+        for g in self.network.procedural_groups if self.network else ():
+            largest = max(largest, self.time_of(g.max_delay))
         return largest
 
     @property
@@ -241,6 +245,7 @@ class State(common.control.BaseState):
         self.segment_counter = -1
         self._first_ids = []
         self._pops_by_first_id = []
+        self.n_counter_rules = 0  # counter-based projections made (key their streams)
         self.backend = backend or Backend(self.backend_name, self.precision, self.rng_seed)
         self.network = Network(self.backend, self.dt)
         self.network.check_numerics = self.check_numerics

@@ -10,16 +10,20 @@ random streams).
 
 from . import connectivity, memory
 from .backend import Backend, RandomStream, gpu_available
+from .construction import SynapseGroup
 from .groups import NeuronGroup, Slice
 from .models import EIF_COND_ALPHA, EIF_COND_EXP, MODELS, composed_family, get_model
 from .models.composed import DEFAULT_TOLERANCE
 from .network import Network
+from .numerics import NumericalInstability
 from .options import OPTIONS
+from .procedural import ProceduralGroup
 from .sampling import sample
 from .stimuli import NoiseCurrent, PiecewiseConstantCurrent, SinusoidalCurrent
 from .synapses import get_synapse_model
 
 __all__ = ["Backend", "DEFAULT_TOLERANCE", "EIF_COND_ALPHA", "EIF_COND_EXP", "MODELS",
-           "Network", "NeuronGroup", "NoiseCurrent", "OPTIONS", "PiecewiseConstantCurrent",
-           "RandomStream", "SinusoidalCurrent", "Slice", "composed_family", "connectivity",
-           "get_model", "get_synapse_model", "gpu_available", "memory", "sample"]
+           "Network", "NeuronGroup", "NoiseCurrent", "NumericalInstability", "OPTIONS",
+           "PiecewiseConstantCurrent", "ProceduralGroup", "RandomStream", "SinusoidalCurrent",
+           "Slice", "SynapseGroup", "composed_family", "connectivity", "get_model",
+           "get_synapse_model", "gpu_available", "memory", "sample"]

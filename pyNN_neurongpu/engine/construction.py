@@ -6,10 +6,10 @@ range. A synapse takes 8 bytes in float32 (12 in float64): its weight, and one 3
 word holding target index, receptor port and delay in steps, packed with as many bits
 as the table needs; where they do not fit in 32 bits, they are kept in three arrays.
 
-The CPU engine groups synapses with a stable sort (creation order within a source); the
-GPU places them with a counting sort in two kernels (order within a source unspecified,
-which only changes the order of floating-point additions into a ring-buffer slot, as
-the GPU's atomic additions do anyway).
+The CPU engine groups synapses with a chunked, stable counting sort (creation order within
+a source); the GPU places them with a counting sort in two kernels (order within a source
+unspecified, which only changes the order of floating-point additions into a ring-buffer
+slot, as the GPU's atomic additions do anyway).
 """
 
 from __future__ import annotations
@@ -23,11 +23,13 @@ import numpy as np
 GROUP_BYTES_INDEX = 12
 TABLE_BYTES_PACKED = 4
 TABLE_BYTES_UNPACKED = 9
+# synapses handled at once while a table is finalised on the host (bounds the transient)
+FINALISE_CHUNK = 1 << 16
 # width of the packed word (target | port | delay); tests set 0 to force the unpacked layout
 PACK_BITS = 32
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity (lists of groups remove one by identity)
 class SynapseGroup:
     """The synapses of one projection, in creation order.
 
@@ -44,6 +46,35 @@ class SynapseGroup:
     @property
     def size(self) -> int:
         return int(self.pre.shape[0])
+
+    @property
+    def capacity(self) -> int:
+        buffers = getattr(self, "_buffers", None)
+        return self.size if buffers is None else int(buffers[0].shape[0])
+
+    def reserve(self, xp, capacity: int):
+        """Room for `capacity` synapses, so that appends copy nothing already stored."""
+        if capacity <= self.capacity:
+            return
+        n = self.size
+        buffers = []
+        for name in ("pre", "post", "weight", "delay"):
+            old = getattr(self, name)
+            buf = xp.empty(capacity, dtype=old.dtype)
+            buf[:n] = old
+            setattr(self, name, buf[:n])
+            buffers.append(buf)
+        self._buffers = buffers
+
+    def append(self, xp, pre, post, weight, delay):
+        """Add synapses at the end (growing the buffers only if not reserved)."""
+        n, m = self.size, int(pre.shape[0])
+        if n + m > self.capacity:
+            self.reserve(xp, n + m)
+        for name, buf, values in zip(("pre", "post", "weight", "delay"), self._buffers,
+                                     (pre, post, weight, delay)):
+            buf[n:n + m] = values
+            setattr(self, name, buf[:n + m])
 
 
 def bits_for(max_value: int) -> int:
@@ -102,12 +133,13 @@ def build_incoming(backend, gid_group, gid_local, n_sources, synapse_groups,
     for sg in synapse_groups:
         if sg.size == 0:
             continue
-        mask = gid_group[sg.post] == target_group_id
-        count = int(mask.sum())
+        # counted in chunks on the host; on a GPU in one pass (one synchronisation)
+        step = sg.size if backend.is_gpu else max(FINALISE_CHUNK, n_sources)
+        count = sum(int((gid_group[sg.post[c0:c0 + step]] == target_group_id).sum())
+                    for c0 in range(0, sg.size, step))
         if count == 0:
             continue
-        sel = None if count == sg.size else xp.nonzero(mask)[0]
-        del mask
+        sel = None if count == sg.size else xp.nonzero(gid_group[sg.post] == target_group_id)[0]
         delays = sg.delay if sel is None else sg.delay[sel]
         max_delay = max(max_delay, int(delays.max()))
         low = int(delays.min())
@@ -129,32 +161,58 @@ def build_incoming(backend, gid_group, gid_local, n_sources, synapse_groups,
     return table
 
 
+def _chunks(sg, sel, count, size):
+    """Index ranges (slices, or slices of `sel`) of at most `size` synapses of `sg`."""
+    for c0 in range(0, count, size):
+        c1 = min(count, c0 + size)
+        yield slice(c0, c1) if sel is None else sel[c0:c1]
+
+
 def _sort_on_host(backend, parts, gid_local, n_sources, n_syn, max_delay, tbits, pbits,
                   packed, port_of):
+    """Counting sort by source in chunks: count per source, scan into int64 offsets, then
+    each chunk's synapses take the next free positions of their sources (stably, so creation
+    order within a source is kept). The transient is a chunk's worth plus 16 B per source
+    (a chunk holds max(FINALISE_CHUNK, n_sources) synapses)."""
     xp = backend.xp
-
-    def take(a, sel):
-        return a if sel is None else a[sel]
-
-    pre = xp.concatenate([take(sg.pre, sel) for sg, sel, _ in parts])
-    order = xp.argsort(pre, kind="stable")
-    counts = xp.bincount(pre, minlength=n_sources)
-    del pre
+    # chunks no smaller than the source count, so per-chunk bincounts cost O(synapses)
+    size = max(FINALISE_CHUNK, n_sources)
     offsets = xp.zeros(n_sources + 1, dtype=np.int64)
-    xp.cumsum(counts, out=offsets[1:])
-    target = xp.concatenate([gid_local[take(sg.post, sel)] for sg, sel, _ in parts])[order]
-    delay = xp.concatenate([take(sg.delay, sel) for sg, sel, _ in parts])[order]
-    port = xp.concatenate([xp.full(count, port_of(sg.receptor), dtype=np.int64)
-                           for sg, _, count in parts])[order]
-    weight = xp.concatenate([take(sg.weight, sel) for sg, sel, _ in parts])[order].astype(
-        backend.float)
+    for sg, sel, count in parts:
+        for idx in _chunks(sg, sel, count, size):
+            offsets[1:] += xp.bincount(sg.pre[idx], minlength=n_sources)
+    xp.cumsum(offsets, out=offsets)
+    cursor = offsets[:-1].copy()
+    weight = xp.empty(n_syn, dtype=backend.float)
     table = IncomingTable(offsets=offsets, weight=weight, n_synapses=n_syn,
                           max_delay=max_delay, tbits=tbits, pbits=pbits)
     if packed:
-        table.meta = (target.astype(np.int64) | (port << tbits)
-                      | (delay.astype(np.int64) << (tbits + pbits))).astype(np.uint32)
+        table.meta = xp.empty(n_syn, dtype=np.uint32)
     else:
-        table.target = target.astype(np.int32)
-        table.delay = delay.astype(np.int32)
-        table.port = port.astype(np.int8)
+        table.target = xp.empty(n_syn, dtype=np.int32)
+        table.delay = xp.empty(n_syn, dtype=np.int32)
+        table.port = xp.empty(n_syn, dtype=np.int8)
+    for sg, sel, count in parts:
+        port = int(port_of(sg.receptor))
+        for idx in _chunks(sg, sel, count, size):
+            pre = sg.pre[idx]
+            order = xp.argsort(pre, kind="stable")
+            pre = pre[order]
+            m = pre.shape[0]
+            run = xp.flatnonzero(xp.r_[True, pre[1:] != pre[:-1]])
+            lengths = xp.diff(xp.r_[run, m])
+            first = xp.repeat(run, lengths)
+            pos = cursor[pre] + (xp.arange(m) - first)
+            cursor[pre[run]] += lengths
+            del first, pre
+            weight[pos] = sg.weight[idx][order]
+            target = gid_local[sg.post[idx][order]]
+            delay = sg.delay[idx][order]
+            if packed:
+                table.meta[pos] = (target.astype(np.uint32) | np.uint32(port << tbits)
+                                   | (delay.astype(np.uint32) << np.uint32(tbits + pbits)))
+            else:
+                table.target[pos] = target
+                table.delay[pos] = delay
+                table.port[pos] = port
     return table

@@ -24,6 +24,7 @@ from .groups import NeuronGroup, Slice
 from .models import get_model
 from .options import OPTIONS
 from .plasticity import PlasticGroup
+from .procedural import ProceduralGroup
 from .recording import StateRecorder
 from .reference_step import run_reference
 from .stimuli import CurrentStimulus
@@ -43,6 +44,7 @@ class Network:
         self._gid_local = np.zeros(0, dtype=np.int64)
         self.synapse_groups: list[SynapseGroup] = []
         self.plastic_groups: list[PlasticGroup] = []
+        self.procedural_groups: list[ProceduralGroup] = []  # regenerated per spike, not stored
         self.stdp_history_capacity = 16  # initial post-synaptic spikes kept per neuron
         self._n_plastic = 0  # plastic groups made so far (names their random streams)
         self.stimuli: list[CurrentStimulus] = []
@@ -177,14 +179,23 @@ class Network:
             return
         more = self.connect(pre, post, weight, delay_steps, sg.receptor)
         self.synapse_groups.remove(more)
-        sg.pre = xp.concatenate([sg.pre, more.pre])
-        sg.post = xp.concatenate([sg.post, more.post])
-        sg.weight = xp.concatenate([sg.weight, more.weight])
-        sg.delay = xp.concatenate([sg.delay, more.delay])
+        sg.append(xp, more.pre, more.post, more.weight, more.delay)
+        self._tables = None
+
+    def add_procedural(self, group: ProceduralGroup):
+        """Add synapses that are regenerated from their rule whenever a source spikes."""
+        if group.min_delay < 1:
+            raise ValueError("synaptic delays must be at least one time step")
+        family = np.unique(self._gid_group[group.post_gids])
+        for g in family:
+            self._group_by_index(g).model.port_index(group.receptor)
+        self.procedural_groups.append(group)
         self._tables = None
 
     def remove_synapses(self, sg):
-        if isinstance(sg, PlasticGroup):
+        if isinstance(sg, ProceduralGroup):
+            self.procedural_groups.remove(sg)
+        elif isinstance(sg, PlasticGroup):
             self.plastic_groups.remove(sg)
         else:
             self.synapse_groups.remove(sg)
@@ -243,6 +254,9 @@ class Network:
         for pg in self.plastic_groups:
             pg.finalise(self)
             max_delay = max(max_delay, pg.max_delay)
+        for proc in self.procedural_groups:
+            proc.prepare(self)
+            max_delay = max(max_delay, proc.max_delay)
         self._tables = tables
         n_slots = max_delay + 1
         for g in self.groups.values():
@@ -288,7 +302,7 @@ class Network:
             pg.check_history()
 
     def _gpu_step_possible(self) -> bool:
-        if not (self.backend.is_gpu and self.use_kernels):
+        if not (self.backend.is_gpu and self.use_kernels) or self.procedural_groups:
             return False
         from .gpu import GpuStep
         return GpuStep.supports(self)

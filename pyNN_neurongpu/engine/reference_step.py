@@ -58,7 +58,7 @@ def advance(net, groups, stim, k):
     for rec in net.state_recorders:
         if rec.due(net.step):
             rec.sample(net.step)
-    if not net._tables and not net.plastic_groups:
+    if not net._tables and not net.plastic_groups and not net.procedural_groups:
         return
     sources, mult = [], []
     for g, counts in fired:
@@ -72,6 +72,8 @@ def advance(net, groups, stim, k):
         for gi, table in net._tables.items():
             g = net._group_by_index(gi)
             delivery.propagate(backend, table, g.ring, step, sources, mult)
+        for proc in net.procedural_groups:
+            proc.deliver(net, step, sources, mult)
     else:
         sources = mult = None
     if net.plastic_groups:

@@ -16,7 +16,8 @@ from pyNN_neurongpu.engine.gpu.compiler import c_type, cuda_dir, static_source
 NVCC = shutil.which("nvcc")
 pytestmark = pytest.mark.skipif(NVCC is None, reason="nvcc is not installed")
 
-STATIC = ["delivery.cu", "spike_source_array.cu", "construction.cu", "plastic_synapses.cu"]
+STATIC = ["delivery.cu", "spike_source_array.cu", "construction.cu", "plastic_synapses.cu",
+          "procedural.cu"]
 FRAGMENT_MODELS = sorted(name for name, m in MODELS.items()
                          if m.kernel_kind == "fragment")
 
