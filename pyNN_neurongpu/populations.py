@@ -118,6 +118,11 @@ class PopulationMixin:
         if np.isnan(values).any():
             raise errors.InvalidParameterValueError(
                 f"initial value {variable} = nan: {variable} must be a number")
+        try:
+            group.model.check_state({name: values})
+        except ValueError as err:
+            message = str(err).replace(name, variable)  # the PyNN name, e.g. gsyn_inh
+            raise errors.InvalidParameterValueError(f"initial value {message}") from None
         group.set_state(name, self._local(), values)
 
     def _get_cell_initial_value(self, id, variable):

@@ -288,3 +288,26 @@ def test_objects_of_an_earlier_setup_are_refused(sim):
         sim.Assembly(old, new).record("spikes")
     sim.Projection(new, new, sim.AllToAllConnector())
     sim.run(1.0)
+
+
+@pytest.mark.parametrize("cell,initial,message", [
+    ("HH_cond_exp", {"m": -0.1}, "m = -0.1 .*must not be negative"),
+    ("HH_cond_exp", {"h": -0.5}, "h = -0.5 .*must not be negative"),
+    ("EIF_cond_exp_isfa_ista", {"gsyn_inh": -0.01}, "gsyn_inh = -0.01 .*must not be negative"),
+    ("EIF_cond_alpha_isfa_ista", {"gsyn_exc": -0.01}, "gsyn_exc = -0.01"),
+])
+def test_initial_states_nest_refuses_are_refused(sim, cell, initial, message):
+    """NEST's hh_cond_exp_traub: 'All (in)activation variables must be non-negative';
+    aeif_cond_*: 'Conductances must not be negative'; the values already set stay."""
+    cells = sim.Population(2, getattr(sim, cell)())
+    name = next(iter(initial))
+    before = cells.initial_values[name]
+    with pytest.raises(errors.InvalidParameterValueError, match=message):
+        cells.initialize(**initial)
+    assert cells.initial_values[name] is before
+
+
+def test_initial_conductances_nest_accepts_are_accepted(sim):
+    cells = sim.Population(1, sim.IF_cond_exp())   # NEST's iaf_cond_exp accepts g_ex < 0
+    cells.initialize(gsyn_exc=-0.01)
+    assert cells.initial_values["gsyn_exc"][0] == -0.01

@@ -116,6 +116,10 @@ class NeuronModel:
     def check(self, params: dict) -> None:
         """Raise ValueError for parameter values the model cannot use."""
 
+    def check_state(self, state: dict) -> None:
+        """Raise ValueError for state values the model cannot start from (NEST's State_
+        rules); `state` holds some of the state variables."""
+
     def check_sequences(self, sequences: dict) -> None:
         """Raise ValueError for per-neuron sequences (e.g. spike times) the model cannot use."""
 

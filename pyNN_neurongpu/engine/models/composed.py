@@ -214,6 +214,11 @@ class ComposedNeuron(NeuronModel):
             libm_sensitive=membrane is ADEXP)
 
     # -- checks and derived quantities ----------------------------------------------
+    def check_state(self, s):
+        if self.membrane is ADEXP:  # NEST's aeif_*: "Conductances must not be negative."
+            require_non_negative(s, *[f"{port}.gsyn" for port, kind in self.ports
+                                      if kind.conductance and f"{port}.gsyn" in s])
+
     def check(self, p):
         require_positive(p, "cm", "tau_m")
         require_non_negative(p, "tau_refrac")

@@ -71,6 +71,10 @@ class HhCondExpTraub(NeuronModel):
                       "e_rev_leak", "e_rev_E", "e_rev_I", "tau_syn_E", "tau_syn_I",
                       "i_offset")
 
+    def check_state(self, s):
+        # NEST: "All (in)activation variables must be non-negative."
+        require_non_negative(s, *[name for name in ("m", "h", "n") if name in s])
+
     def check(self, p):
         require_positive(p, "cm", "tau_syn_E", "tau_syn_I")
         require_non_negative(p, "tau_refrac")
