@@ -65,6 +65,11 @@ SimpleStochasticSynapse = _engine_synapse_type(
 StochasticTsodyksMarkramSynapse = _engine_synapse_type(
     synapses.StochasticTsodyksMarkramSynapse, "stochastic_tsodyks_markram",
     "\n    Semantics of PyNN's NEST extension stochastic_stp_synapse.\n")
+MultiQuantalSynapse = _engine_synapse_type(
+    synapses.MultiQuantalSynapse, "multi_quantal",
+    "\n    NEST quantal_stp_synapse semantics: n release sites, each available one released\n"
+    "    with probability u; a synapse starts with u = 0.5 and one available site, as\n"
+    "    NEST's does.\n")
 
 
 # -- STDP -----------------------------------------------------------------------------------

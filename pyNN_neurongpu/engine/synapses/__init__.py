@@ -5,13 +5,14 @@ construction.py. The models here run in their own synapse groups (plasticity.py)
 """
 
 from .base import SpikeContext, SynapseModel
+from .quantal import MultiQuantal
 from .stdp import STDP, VogelsSprekeler
 from .stochastic import SimpleStochastic, StochasticTsodyksMarkram
 from .tsodyks_markram import TsodyksMarkram
 
 SYNAPSE_MODELS: dict[str, SynapseModel] = {
     cls.name: cls() for cls in (TsodyksMarkram, STDP, VogelsSprekeler, SimpleStochastic,
-                                StochasticTsodyksMarkram)}
+                                StochasticTsodyksMarkram, MultiQuantal)}
 
 
 def get_synapse_model(name: str) -> SynapseModel:
