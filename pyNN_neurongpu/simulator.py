@@ -201,7 +201,8 @@ class State(common.control.BaseState):
                 console.run_steps(self.network, n, self.dt, self.progress)
             except EngineInstability as err:
                 raise self._instability(err) from None
-        elif not self.running:
+        else:
+            self.network.run(0)   # the samples due now: the initial values at t = 0
             self.running = True
 
     def _instability(self, err):

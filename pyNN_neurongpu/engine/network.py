@@ -270,7 +270,11 @@ class Network:
 
     def run(self, n_steps: int):
         """Advance the network by `n_steps` time steps."""
-        if n_steps <= 0:
+        if n_steps <= 0:   # run(0): the samples due now (the initial values at t = 0)
+            for rec in self.state_recorders:
+                if rec.due(self.step):
+                    rec.sample(self.step)
+                rec.flush()
             return
         self._finalise()
         memory.check_recording(self.backend, sum(

@@ -99,7 +99,7 @@ def test_run_lengths_refused_or_on_the_grid(backend, lengths):
     sim = _ours(backend)
     pop = sim.Population(1, sim.IF_curr_exp(i_offset=1.0))
     pop.record("v")
-    steps = 0
+    steps, ran = 0, False
     for t in lengths:
         before = sim.get_current_time()
         _, err = _attempt(lambda t=t: sim.run(t))
@@ -111,8 +111,9 @@ def test_run_lengths_refused_or_on_the_grid(backend, lengths):
         else:
             assert on_grid, t
             steps += round(k)
+            ran = True
         assert sim.get_current_time() == pytest.approx(steps * 0.1, abs=1e-9)
-    if steps:  # (after run(0) alone the trace holds one NaN placeholder sample)
+    if ran:   # run(0) included: the initial value, then one sample a step
         v = pop.get_data().segments[0].filter(name="v")[0]
         assert v.shape[0] == steps + 1 and np.all(np.isfinite(v.magnitude))
 

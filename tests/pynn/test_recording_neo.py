@@ -224,3 +224,17 @@ def test_nixio_roundtrip(sim, tmp_path):
         np.testing.assert_array_equal(sig.magnitude, sig_exp.magnitude)
         np.testing.assert_array_equal(sig.array_annotations["channel_index"],
                                       sig_exp.array_annotations["channel_index"])
+
+
+def test_run_zero_records_the_initial_values(sim):
+    """run(0) samples the state at t = 0 (the initial values), and a later run goes on
+    from there without sampling t = 0 twice."""
+    cells = sim.Population(2, sim.IF_curr_exp(i_offset=0.5), initial_values={"v": -60.0})
+    cells.record("v")
+    sim.run(0.0)
+    v = cells.get_data().segments[0].filter(name="v")[0]
+    assert v.shape == (1, 2) and np.all(v.magnitude == -60.0)
+    sim.run(0.3)
+    v = cells.get_data().segments[0].filter(name="v")[0]
+    assert v.shape == (4, 2) and np.all(v.magnitude[0] == -60.0)
+    assert np.all(np.diff(v.magnitude[:, 0]) > 0)
