@@ -119,6 +119,21 @@ class IncomingTable:
         return sum(int(a.nbytes) for a in arrays if a is not None)
 
 
+def empty_table(backend, offsets, n_syn: int, max_delay: int, tbits: int, pbits: int,
+                packed: bool) -> IncomingTable:
+    """A table with source `offsets` and room for `n_syn` synapses, to be filled in place."""
+    xp = backend.xp
+    table = IncomingTable(offsets=offsets, weight=xp.empty(n_syn, dtype=backend.float),
+                          n_synapses=n_syn, max_delay=max_delay, tbits=tbits, pbits=pbits)
+    if packed:
+        table.meta = xp.empty(n_syn, dtype=np.uint32)
+    else:
+        table.target = xp.empty(n_syn, dtype=np.int32)
+        table.delay = xp.empty(n_syn, dtype=np.int32)
+        table.port = xp.empty(n_syn, dtype=np.int8)
+    return table
+
+
 def table_bytes_per_synapse(float_bytes: int, packed: bool = True) -> int:
     return float_bytes + (TABLE_BYTES_PACKED if packed else TABLE_BYTES_UNPACKED)
 
@@ -183,15 +198,8 @@ def _sort_on_host(backend, parts, gid_local, n_sources, n_syn, max_delay, tbits,
             offsets[1:] += xp.bincount(sg.pre[idx], minlength=n_sources)
     xp.cumsum(offsets, out=offsets)
     cursor = offsets[:-1].copy()
-    weight = xp.empty(n_syn, dtype=backend.float)
-    table = IncomingTable(offsets=offsets, weight=weight, n_synapses=n_syn,
-                          max_delay=max_delay, tbits=tbits, pbits=pbits)
-    if packed:
-        table.meta = xp.empty(n_syn, dtype=np.uint32)
-    else:
-        table.target = xp.empty(n_syn, dtype=np.int32)
-        table.delay = xp.empty(n_syn, dtype=np.int32)
-        table.port = xp.empty(n_syn, dtype=np.int8)
+    table = empty_table(backend, offsets, n_syn, max_delay, tbits, pbits, packed)
+    weight = table.weight
     for sg, sel, count in parts:
         port = int(port_of(sg.receptor))
         for idx in _chunks(sg, sel, count, size):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..construction import IncomingTable
+from ..construction import empty_table
 from .compiler import THREADS, blocks_for, c_type, compile_module, static_source
 
 
@@ -32,17 +32,10 @@ def place_on_device(backend, parts, gid_local, n_sources, n_syn, max_delay, tbit
     xp.cumsum(counts[:n_sources].view(np.int64), out=offsets[1:])
     del counts
     cursor = offsets[:-1].copy()
-    weight = xp.empty(n_syn, dtype=backend.float)
-    table = IncomingTable(offsets=offsets, weight=weight, n_synapses=n_syn,
-                          max_delay=max_delay, tbits=tbits, pbits=pbits)
-    if packed:
-        table.meta = xp.empty(n_syn, dtype=np.uint32)
-        out = (table.meta, dummy, dummy, dummy)
-    else:
-        table.target = xp.empty(n_syn, dtype=np.int32)
-        table.delay = xp.empty(n_syn, dtype=np.int32)
-        table.port = xp.empty(n_syn, dtype=np.int8)
-        out = (dummy, table.target, table.delay, table.port)
+    table = empty_table(backend, offsets, n_syn, max_delay, tbits, pbits, packed)
+    weight = table.weight
+    out = ((table.meta, dummy, dummy, dummy) if packed
+           else (dummy, table.target, table.delay, table.port))
     local = gid_local.astype(np.int32)
     for sg, sel, count in parts:
         n, grid, sel_arr, has_sel = launches(sg, sel, count)
