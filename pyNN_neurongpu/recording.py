@@ -26,7 +26,11 @@ class Recorder(recording.Recorder):
                 raise ValueError(f"sampling_interval ({sampling_interval} ms) must be a "
                                  f"multiple of the time step ({dt} ms)")
         self._check_sampling_interval(sampling_interval)
-        ids = set(ids)  # every cell is local: one process (no per-cell `local` lookups)
+        ids = set(ids)
+        if self._simulator.state.num_processes > 1:  # record the cells this rank owns
+            gids = np.fromiter((int(i) for i in ids), dtype=np.int64, count=len(ids))
+            ids = set(np.asarray(sorted(ids), dtype=object)[
+                self._network.owned(np.sort(gids))].tolist())
         for variable in self._localize_variables(variables, locations):
             if not self.population.can_record(variable.name, variable.location):
                 raise errors.RecordingError(variable, self.population.celltype)

@@ -13,7 +13,7 @@ import logging
 import numpy as np
 from pyNN import common
 
-from .engine import DEFAULT_TOLERANCE, Backend, Network
+from .engine import DEFAULT_TOLERANCE, Backend, Network, parallel
 
 logger = logging.getLogger("PyNN")
 
@@ -60,8 +60,9 @@ class State(common.control.BaseState):
 
     def __init__(self):
         super().__init__()
-        self.mpi_rank = 0
-        self.num_processes = 1
+        self.comm = parallel.default_communicator()  # one rank without MPI
+        self.mpi_rank = self.comm.rank
+        self.num_processes = self.comm.size
         self.dt = 0.1
         self.spike_precision = "on_grid"
         self.integration_tolerance = DEFAULT_TOLERANCE
@@ -186,11 +187,14 @@ class State(common.control.BaseState):
         self.segment_counter = -1
         self._first_ids = []
         self._pops_by_first_id = []
-        self.backend = Backend(self.backend_name, self.precision, self.rng_seed)
+        seed = self.rng_seed
+        if seed is None and self.comm.size > 1:  # every rank draws the same numbers
+            seed = self.comm.allgather(int(np.random.SeedSequence().entropy % 2**31))[0]
+        self.backend = Backend(self.backend_name, self.precision, seed)
         if self._logged_device != (self.backend.device, self.backend.precision):
             logger.info("pyNN.neurongpu running on %s", self.backend.describe())
             self._logged_device = (self.backend.device, self.backend.precision)
-        self.network = Network(self.backend, self.dt)
+        self.network = Network(self.backend, self.dt, self.comm)
         self.running = False
         self.t_start = 0
         self.segment_counter += 1

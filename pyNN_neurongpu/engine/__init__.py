@@ -8,7 +8,7 @@ tables and connectivity draws), reference_step.py (the CPU step: the semantics),
 random streams).
 """
 
-from . import connectivity, memory
+from . import connectivity, memory, parallel
 from .backend import Backend, RandomStream, gpu_available
 from .groups import NeuronGroup, Slice
 from .models import EIF_COND_ALPHA, EIF_COND_EXP, MODELS, composed_family, get_model
@@ -22,4 +22,5 @@ from .synapses import get_synapse_model
 __all__ = ["Backend", "DEFAULT_TOLERANCE", "EIF_COND_ALPHA", "EIF_COND_EXP", "MODELS",
            "Network", "NeuronGroup", "NoiseCurrent", "OPTIONS", "PiecewiseConstantCurrent",
            "RandomStream", "SinusoidalCurrent", "Slice", "composed_family", "connectivity",
-           "get_model", "get_synapse_model", "gpu_available", "memory", "sample"]
+           "get_model", "get_synapse_model", "gpu_available", "memory", "parallel",
+           "sample"]

@@ -32,6 +32,8 @@ def run_reference(net, groups, n_steps: int):
         stim = block_currents(net, net.step, block_len)
         for k in range(block_len):
             advance(net, groups, stim, k)
+            if net.exchange is not None and (net.exchange.due(net.step) or net.step == end):
+                deliver_interval(net)
 
 
 def advance(net, groups, stim, k):
@@ -57,6 +59,9 @@ def advance(net, groups, stim, k):
     for rec in net.state_recorders:
         if rec.due(net.step):
             rec.sample(net.step)
+    if net.exchange is not None:
+        _collect(net, step, fired)
+        return
     if not net._tables and not net.plastic_groups:
         return
     sources, mult = [], []
@@ -68,13 +73,49 @@ def advance(net, groups, stim, k):
     if sources:
         sources = xp.concatenate(sources)
         mult = xp.concatenate(mult)
-        for gi, table in net._tables.items():
-            g = net._group_by_index(gi)
-            delivery.propagate(backend, table, g.ring, step, sources, mult)
     else:
         sources = mult = None
+    _deliver(net, step, fired, sources, mult)
+
+
+def _deliver(net, step, fired, sources, mult):
+    """Deliver step `step`'s spikes `sources` (global indices in the one-process order,
+    multiplicities `mult`; None: no spike) into the ring buffers."""
+    if sources is not None:
+        for gi, table in net._tables.items():
+            g = net._group_by_index(gi)
+            delivery.propagate(net.backend, table, g.ring, step, sources, mult)
     if net.plastic_groups:
         _deliver_plastic(net, step, fired, sources, mult)
+
+
+def _collect(net, step, fired):
+    """Keep step `step`'s spikes for the interval's exchange (engine/parallel.py)."""
+    backend = net.backend
+    gids, counts, shared = [], [], []
+    for g, c in fired:
+        c = backend.to_host(c)
+        local = np.nonzero(c)[0]
+        gids.append(g.gids[local])
+        counts.append(c[local])
+        shared.append(np.full(local.size, bool(g.model.receptors)))
+    empty = np.zeros(0, dtype=np.int64)
+    net.exchange.collect(step, np.concatenate(gids) if gids else empty,
+                         np.concatenate(counts) if counts else empty,
+                         np.concatenate(shared) if shared else np.zeros(0, dtype=bool),
+                         [(g, c.copy()) for g, c in fired])
+
+
+def deliver_interval(net):
+    """Exchange the spikes of the steps since the last exchange and deliver them, step
+    by step, as the one-process run delivers them after each step."""
+    backend = net.backend
+    for step, fired, gids, counts in net.exchange.exchange():
+        if gids.size:
+            sources, mult = backend.asarray(gids), backend.asarray(counts)
+        else:
+            sources = mult = None
+        _deliver(net, step, fired, sources, mult)
 
 
 def _deliver_plastic(net, step, fired, sources, mult):
