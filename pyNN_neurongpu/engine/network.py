@@ -96,7 +96,7 @@ class Network:
 
     def replicated(self, spec) -> bool:
         """Whether every rank holds all neurons of family `spec` (spike sources)."""
-        return self.comm.size > 1 and not spec.receptors
+        return self.comm.distributed and not spec.receptors
 
     def owned(self, gids):
         """Whether this rank owns (records, reports) each global index of `gids`."""
@@ -118,7 +118,7 @@ class Network:
         (numbers, or one value per synapse).
         """
         xp = self.backend.xp
-        if self.comm.size > 1:  # each rank keeps the synapses onto the neurons it holds
+        if self.comm.distributed:  # each rank keeps the synapses onto the neurons it holds
             pre, post, weight, delay_steps, params, initial = self._onto_stored(
                 pre, post, weight, delay_steps, params, initial)
         memory.check_new_synapses(self, len(pre), indices_allocated=all(
@@ -295,7 +295,7 @@ class Network:
                 g.ring = g.ring.resized(max(n_slots, g.ring.n_slots), g.size, self.step)
         self._n_slots = n_slots
         self.exchange = None
-        if self.comm.size > 1:
+        if self.comm.distributed:
             self.exchange = self._make_exchange(tables)
 
     def _make_exchange(self, tables):

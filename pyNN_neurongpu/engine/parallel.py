@@ -41,6 +41,11 @@ class Communicator:
     size = 1
     local_rank = 0
 
+    @property
+    def distributed(self) -> bool:
+        """Whether the network is split over ranks (spikes go through the exchange)."""
+        return self.size > 1
+
     def allgather(self, obj) -> list:
         return [obj]
 
