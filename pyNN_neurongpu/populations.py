@@ -92,7 +92,7 @@ class PopulationMixin:
                 arr[:] = [Sequence(v) for v in raw]
                 values[name] = arr
             else:
-                values[name] = simplify(raw)
+                values[name] = simplify(raw) if len(raw) else np.asarray(raw, dtype=float)
         return ParameterSpace(values, shape=(int(self._mask_local.sum()),))
 
     def _set_parameters(self, parameter_space):
