@@ -13,6 +13,8 @@ from pyNN.random import NumpyRNG, RandomDistribution
 
 def build(kind: str):
     sim.setup(timestep=0.1, min_delay="auto", backend="cpu", rng_seed=11)
+    if kind == "local":
+        return build_local()
     rng = sim.NativeRNG(5) if kind == "native" else NumpyRNG(seed=5, parallel_safe=True)
     cell = dict(tau_m=20.0, v_thresh=-52.0, i_offset=0.3)
     exc = sim.Population(40, sim.IF_curr_exp(**cell), label="exc")
@@ -49,6 +51,22 @@ def build(kind: str):
     return [exc, inh, noise, times], projections
 
 
+def build_local():
+    """Two populations driven by spike sources and connected one to one: the targets of
+    each cell's spikes are on its own rank, so nothing is exchanged."""
+    drive = sim.Population(30, sim.SpikeSourcePoisson(rate=300.0))
+    a = sim.Population(30, sim.IF_curr_exp(tau_m=10.0))
+    b = sim.Population(30, sim.IF_cond_exp())
+    syn = sim.StaticSynapse(weight=1.5, delay=0.7)
+    projections = [sim.Projection(drive, a, sim.AllToAllConnector(), syn),
+                   sim.Projection(a, b, sim.OneToOneConnector(),
+                                  sim.StaticSynapse(weight=0.05, delay=1.0)),
+                   sim.Projection(b, a, sim.OneToOneConnector(),
+                                  sim.StaticSynapse(weight=-0.5, delay=2.0),
+                                  receptor_type="inhibitory")]
+    return [a, b, drive], projections
+
+
 def exchange_figures():
     """(interval in steps, intervals, bytes sent, largest bytes in one interval) of this
     rank's spike exchange (zeros in one process)."""
@@ -62,7 +80,7 @@ def main(kind: str, path: str):
     pops, projections = build(kind)
     for p in pops:
         p.record("spikes")
-    pops[0][::7].record("v")
+    pops[0][::7].record("v")  # cells on every rank
     sim.run(120.0)
     out = {}
     segments = [p.get_data(gather=True) for p in pops]
