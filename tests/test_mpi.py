@@ -173,3 +173,10 @@ def test_pynn_distrib_example_runs(tmp_path):
     out = mpirun(2, script, "neurongpu", cwd=tmp_path)
     assert "This is node 0 (1 of 2)" in out and "This is node 1 (2 of 2)" in out
     assert "gathered (3, again):" in out
+
+
+def test_the_gpu_under_mpi_is_refused_with_the_cpu_named():
+    backend = Backend("cpu")
+    backend.device = "gpu"  # no GPU needed: the check comes before any device work
+    with pytest.raises(NotImplementedError, match="CPU engine"):
+        Network(backend, dt=0.1, comm=ExchangingOneRank())

@@ -29,6 +29,10 @@ from .reference_step import run_reference
 from .stimuli import CurrentStimulus
 from .synapses import get_synapse_model
 
+_GPU_UNDER_MPI = ("pyNN.neurongpu runs a network over several MPI ranks on the CPU engine "
+                  "only (setup(backend='cpu') or PYNN_NEURONGPU_BACKEND=cpu): the GPU step "
+                  "has no spike exchange yet")
+
 
 class Network:
     """A spiking network on one backend, advanced in fixed steps of `dt` ms."""
@@ -37,6 +41,8 @@ class Network:
         self.backend = backend
         # the ranks sharing this network (engine/parallel.py); one rank: no exchange
         self.comm = comm if comm is not None else parallel.Communicator()
+        if self.comm.distributed and backend.is_gpu:
+            raise NotImplementedError(_GPU_UNDER_MPI)
         self.exchange = None
         self._gid_owned = np.zeros(0, dtype=bool)
         self.dt = float(dt)
@@ -333,9 +339,7 @@ class Network:
         for g in groups:
             g.log_emitted(self.step, self.step + n_steps)
         if self.exchange is not None and self.backend.is_gpu:
-            raise NotImplementedError(
-                "pyNN.neurongpu runs networks over several MPI ranks on the CPU engine "
-                "only (setup(backend='cpu')); the GPU step has no spike exchange yet")
+            raise NotImplementedError(_GPU_UNDER_MPI)
         if self._gpu_step_possible():
             from .gpu import GpuStep
             runner = self.last_gpu_step = GpuStep(self, n_steps, use_graphs=self.use_graphs)
