@@ -82,6 +82,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     connectivity = extra_params.get("connectivity", "stored")
     if connectivity not in CONNECTIVITY:
         raise ValueError(f"connectivity must be one of {CONNECTIVITY}, not {connectivity!r}")
+    if connectivity == "procedural" and simulator.state.comm.distributed:
+        raise NotImplementedError("setup(connectivity='procedural') is not available under MPI "
+                                  "yet; 'auto' stores every projection there")
     seed = extra_params.get("rng_seed", extra_params.get("grng_seed"))
     tolerance = float(extra_params.get("integration_tolerance", DEFAULT_TOLERANCE))
     if not tolerance > 0:

@@ -42,6 +42,11 @@ def _reject_nan(updates: dict, model) -> None:
         value = np.asarray(value, dtype=float)
         if np.isnan(value).any():
             raise errors.InvalidParameterValueError(f"{name} = nan: {name} must be a number")
+def _select(values, sel):
+    """The values of the cells `sel` (a number stays as it is)."""
+    if np.ndim(values) == 1 and len(values) == sel.size and not sel.all():
+        return np.asarray(values)[sel]
+    return values
 
 
 class PopulationMixin:
@@ -70,8 +75,21 @@ class PopulationMixin:
         raise NotImplementedError
 
     def _local(self) -> np.ndarray:
-        """Indices of the cells inside their engine family."""
+        """Indices inside their engine family of the cells this rank owns (all cells
+        on one rank)."""
+        return self._slice_info.local_of(self._grand_index()[self._mask_local])
+
+    def _grand_index(self) -> np.ndarray:
+        """Index of each cell in its population."""
         raise NotImplementedError
+
+    def _stored(self):
+        """(selection of the cells this rank stores, their indices in the engine family):
+        under MPI a rank stores its own block, or every cell of a spike source."""
+        index = self._grand_index()
+        info = self._slice_info
+        sel = (index >= info.first) & (index < info.first + info.stored)
+        return sel, info.local_of(index[sel])
 
     def _get_parameters(self, *names):
         if isinstance(self.celltype, StandardCellType):
@@ -92,15 +110,15 @@ class PopulationMixin:
                 arr[:] = [Sequence(v) for v in raw]
                 values[name] = arr
             else:
-                values[name] = simplify(raw)
-        return ParameterSpace(values, shape=(self.size,))
+                values[name] = simplify(raw) if len(raw) else np.asarray(raw, dtype=float)
+        return ParameterSpace(values, shape=(int(self._mask_local.sum()),))
 
     def _set_parameters(self, parameter_space):
         """`parameter_space` holds native (engine) names."""
-        parameter_space.evaluate(simplify=False)
+        parameter_space.evaluate(simplify=False)  # every cell: the same draws on all ranks
         group = self._group
-        local = self._local()
-        updates = {name: _to_engine_values(name, value, group.model)
+        sel, local = self._stored()
+        updates = {name: _to_engine_values(name, _select(value, sel), group.model)
                    for name, value in parameter_space.items()}
         _reject_nan(updates, group.model)
         try:
@@ -123,7 +141,8 @@ class PopulationMixin:
         except ValueError as err:
             message = str(err).replace(name, variable)  # the PyNN name, e.g. gsyn_inh
             raise errors.InvalidParameterValueError(f"initial value {message}") from None
-        group.set_state(name, self._local(), values)
+        sel, local = self._stored()
+        group.set_state(name, local, values[sel])
 
     def _get_cell_initial_value(self, id, variable):
         index = self.id_to_index(id)
@@ -146,8 +165,8 @@ class PopulationView(PopulationMixin, common.PopulationView):
     def _slice_info(self):
         return self.grandparent._slice_info
 
-    def _local(self):
-        return self.grandparent._slice_info.offset + self.index_in_grandparent(np.arange(self.size))
+    def _grand_index(self):
+        return self.index_in_grandparent(np.arange(self.size))
 
     def _gids(self):
         start = self.grandparent._slice_info.gid_start
@@ -208,14 +227,16 @@ class Population(PopulationMixin, common.Population):
         first = self._slice_info.gid_start
         assert first == state.id_counter
         self.all_cells = simulator.make_ids(first, self.size)
-        self._mask_local = np.ones(self.size, dtype=bool)
+        lo, hi = self._slice_info.owned
+        self._mask_local = np.zeros(self.size, dtype=bool)
+        self._mask_local[lo:hi] = True
         state.id_counter += self.size
         self.first_id = self.all_cells[0]
         self._generation = state.generation
         state.register_population(self)
 
-    def _local(self):
-        return np.arange(self._slice_info.offset, self._slice_info.offset + self.size)
+    def _grand_index(self):
+        return np.arange(self.size)
 
     def _gids(self):
         return np.arange(self._slice_info.gid_start, self._slice_info.gid_start + self.size)

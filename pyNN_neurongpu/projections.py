@@ -240,7 +240,9 @@ class Projection(common.Projection):
         group = ProceduralGroup(backend, rule, self._pre_gids, self._post_gids,
                                 self.receptor_type, self.label or "")
         self._check_delays(np.array(rule.delay.bounds()))
-        wanted = state.connectivity in ("procedural", "auto")
+        # under MPI every rank stores its part of the rule's connections
+        wanted = (state.connectivity in ("procedural", "auto")
+                  and not self._network.comm.distributed)
         if wanted and backend.is_gpu:
             logger.warning("procedural connectivity is not on the GPU yet: projection %r is "
                            "stored (the same connections)", self.label)

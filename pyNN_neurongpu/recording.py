@@ -9,6 +9,25 @@ from . import simulator
 from .standardmodels.base import engine_state_name
 
 
+def _gather_blocks_everywhere(data):
+    """PyNN's gather_blocks with an allgather: every rank gets the merged Block."""
+    comm, _ = recording.get_mpi_comm()
+    blocks = comm.allgather(data)
+    merged = blocks[0]
+    for seg in merged.segments:
+        for sig in seg.analogsignals:
+            sig.segment = seg  # Neo's merge needs it (as in PyNN's gather_blocks)
+    for block in blocks[1:]:
+        for seg, mseg in zip(block.segments, merged.segments):
+            for sig in seg.analogsignals:
+                sig.segment = mseg
+        merged.merge(block)
+    for segment in merged.segments:
+        segment.spiketrains = sorted(segment.spiketrains,
+                                     key=lambda s: s.annotations["channel_id"])
+    return merged
+
+
 class Recorder(recording.Recorder):
     """Records spikes and state variables of one population."""
     _simulator = simulator
@@ -16,6 +35,22 @@ class Recorder(recording.Recorder):
     def __init__(self, population, file=None):
         self._state_recorders = {}   # variable name -> engine StateRecorder
         recording.Recorder.__init__(self, population, file)
+
+    # -- gathering (MPI) --------------------------------------------------------------
+    def get(self, variables, gather=False, filter_ids=None, clear=False,
+            annotations=None, locations=None):
+        """The recorded data as a Neo Block; under MPI with `gather`, every cell's data on
+        every rank (PyNN gives it to rank 0 only), so a script may use it anywhere."""
+        parallel = gather and self._simulator.state.num_processes > 1
+        data = recording.Recorder.get(self, variables, gather and not parallel, filter_ids,
+                                      clear, annotations, locations)
+        return _gather_blocks_everywhere(data) if parallel else data
+
+    def count(self, variable, gather=True, filter_ids=None):
+        counts = recording.Recorder.count(self, variable, False, filter_ids)
+        if gather and self._simulator.state.num_processes > 1:
+            counts = recording.gather_dict(counts, all=True)
+        return counts
 
     # -- PyNN hooks ---------------------------------------------------------------------
     def record(self, variables, ids, sampling_interval=None, locations=None):
@@ -29,7 +64,11 @@ class Recorder(recording.Recorder):
                 raise ValueError(f"sampling_interval = {sampling_interval} ms: the sampling "
                                  f"interval must be a multiple of the time step dt = {dt} ms")
         self._check_sampling_interval(sampling_interval)
-        ids = set(ids)  # every cell is local: one process (no per-cell `local` lookups)
+        ids = set(ids)
+        if self._simulator.state.num_processes > 1:  # record the cells this rank owns
+            gids = np.fromiter((int(i) for i in ids), dtype=np.int64, count=len(ids))
+            ids = set(np.asarray(sorted(ids), dtype=object)[
+                self._network.owned(np.sort(gids))].tolist())
         for variable in self._localize_variables(variables, locations):
             if not self.population.can_record(variable.name, variable.location):
                 raise errors.RecordingError(variable, self.population.celltype)

@@ -13,7 +13,7 @@ import numpy as np
 from pyNN import common
 
 from . import console
-from .engine import DEFAULT_TOLERANCE, Backend, Network
+from .engine import DEFAULT_TOLERANCE, Backend, Network, parallel
 from .engine import NumericalInstability as EngineInstability
 from .errors import NumericalInstability, StaleObjectError, time_steps
 
@@ -60,8 +60,9 @@ class State(common.control.BaseState):
 
     def __init__(self):
         super().__init__()
-        self.mpi_rank = 0
-        self.num_processes = 1
+        self.comm = parallel.default_communicator()  # one rank without MPI
+        self.mpi_rank = self.comm.rank
+        self.num_processes = self.comm.size
         self.dt = 0.1
         self.spike_precision = "on_grid"
         self.connectivity = "stored"
@@ -210,6 +211,10 @@ class State(common.control.BaseState):
         index, time)."""
         t0, t1 = self.time_of(err.first_step), self.time_of(err.last_step)
         when = f"at t = {t1:g} ms" if t0 == t1 else f"between t = {t0:g} and {t1:g} ms"
+        if err.gid is None:   # found on another MPI rank, which names the cell
+            return NumericalInstability(f"numerical instability {when} ({err}); "
+                                        "setup(check_numerics=False) turns this check off.",
+                                        t_min=t0, t_max=t1)
         try:
             pop = self.population_of(err.gid)
             index = err.gid - int(pop.first_id)
@@ -247,8 +252,13 @@ class State(common.control.BaseState):
         self._first_ids = []
         self._pops_by_first_id = []
         self.n_counter_rules = 0  # counter-based projections made (key their streams)
-        self.backend = backend or Backend(self.backend_name, self.precision, self.rng_seed)
-        self.network = Network(self.backend, self.dt)
+        if backend is None:
+            seed = self.rng_seed
+            if seed is None and self.comm.size > 1:  # every rank draws the same numbers
+                seed = self.comm.allgather(int(np.random.SeedSequence().entropy % 2**31))[0]
+            backend = Backend(self.backend_name, self.precision, seed)
+        self.backend = backend
+        self.network = Network(self.backend, self.dt, self.comm)
         self.network.check_numerics = self.check_numerics
         self.running = False
         self.t_start = 0

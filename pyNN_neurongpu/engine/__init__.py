@@ -8,7 +8,7 @@ tables and connectivity draws), reference_step.py (the CPU step: the semantics),
 random streams).
 """
 
-from . import connectivity, memory
+from . import connectivity, memory, parallel
 from .backend import Backend, RandomStream, gpu_available
 from .construction import SynapseGroup
 from .groups import NeuronGroup, Slice
@@ -26,4 +26,4 @@ __all__ = ["Backend", "DEFAULT_TOLERANCE", "EIF_COND_ALPHA", "EIF_COND_EXP", "MO
            "Network", "NeuronGroup", "NoiseCurrent", "NumericalInstability", "OPTIONS",
            "PiecewiseConstantCurrent", "ProceduralGroup", "RandomStream", "SinusoidalCurrent",
            "Slice", "SynapseGroup", "composed_family", "connectivity", "get_model",
-           "get_synapse_model", "gpu_available", "memory", "sample"]
+           "get_synapse_model", "gpu_available", "memory", "parallel", "sample"]

@@ -187,16 +187,36 @@ class NeuronGroup:
 
 @dataclass
 class Slice:
-    """The neurons of one population inside a family."""
+    """The neurons of one population inside a family.
+
+    `size` counts the whole population; this rank stores `stored` of them from
+    population index `first` on (all of them on one rank), from local index `offset`,
+    and owns population indices `owned` = [lo, hi) (engine/parallel.py).
+    """
     group: NeuronGroup
     offset: int
     size: int
     gid_start: int
+    first: int = 0
+    stored: int | None = None
+    owned: tuple | None = None
+
+    def __post_init__(self):
+        if self.stored is None:
+            self.stored = self.size
+        if self.owned is None:
+            self.owned = (0, self.size)
 
     @property
     def local(self):
-        return np.arange(self.offset, self.offset + self.size)
+        """Local indices of the stored neurons."""
+        return np.arange(self.offset, self.offset + self.stored)
 
     @property
     def gids(self):
-        return np.arange(self.gid_start, self.gid_start + self.size)
+        """Global indices of the stored neurons."""
+        return np.arange(self.gid_start + self.first, self.gid_start + self.first + self.stored)
+
+    def local_of(self, index):
+        """Local indices of population indices `index` (which this rank must store)."""
+        return self.offset + np.asarray(index, dtype=np.int64) - self.first

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import construction, delivery, memory
+from . import construction, delivery, memory, parallel
 from .backend import Backend
 from .construction import SynapseGroup, build_incoming
 from .groups import NeuronGroup, Slice
@@ -30,12 +30,22 @@ from .reference_step import run_reference
 from .stimuli import CurrentStimulus
 from .synapses import get_synapse_model
 
+_GPU_UNDER_MPI = ("pyNN.neurongpu runs a network over several MPI ranks on the CPU engine "
+                  "only (setup(backend='cpu') or PYNN_NEURONGPU_BACKEND=cpu): the GPU step "
+                  "has no spike exchange yet")
+
 
 class Network:
     """A spiking network on one backend, advanced in fixed steps of `dt` ms."""
 
-    def __init__(self, backend: Backend, dt: float):
+    def __init__(self, backend: Backend, dt: float, comm: parallel.Communicator | None = None):
         self.backend = backend
+        # the ranks sharing this network (engine/parallel.py); one rank: no exchange
+        self.comm = comm if comm is not None else parallel.Communicator()
+        if self.comm.distributed and backend.is_gpu:
+            raise NotImplementedError(_GPU_UNDER_MPI)
+        self.exchange = None
+        self._gid_owned = np.zeros(0, dtype=bool)
         self.dt = float(dt)
         self.step = 0
         self.groups: dict[str, NeuronGroup] = {}
@@ -74,15 +84,32 @@ class Network:
         if group is None:
             group = NeuronGroup(self.backend, spec, len(self.groups), self.dt)
         gid_start = self.n_neurons
-        offset = group.append(n, gid_start, params or {}, initial or {})
+        lo, hi = parallel.block(n, self.comm.size, self.comm.rank)
+        first, stored = (0, n) if self.replicated(spec) else (lo, hi - lo)
+        if stored != n:
+            params, initial = (_take_block(values, n, lo, hi) for values in (params, initial))
+        offset = group.append(stored, gid_start + first, params or {}, initial or {})
         group.prepare()  # validates parameters before anything else changes
         self.groups[model] = group
         self._by_index = {g.index: g for g in self.groups.values()}
         self._gid_group = np.concatenate([self._gid_group, np.full(n, group.index, np.int32)])
-        self._gid_local = np.concatenate([self._gid_local, np.arange(offset, offset + n)])
+        local = np.full(n, -1, dtype=np.int64)
+        local[first:first + stored] = np.arange(offset, offset + stored)
+        self._gid_local = np.concatenate([self._gid_local, local])
+        owned = np.zeros(n, dtype=bool)
+        owned[lo:hi] = True
+        self._gid_owned = np.concatenate([self._gid_owned, owned])
         self.n_neurons += n
         self._tables = None
-        return Slice(group, offset, n, gid_start)
+        return Slice(group, offset, n, gid_start, first, stored, (lo, hi))
+
+    def replicated(self, spec) -> bool:
+        """Whether every rank holds all neurons of family `spec` (spike sources)."""
+        return self.comm.distributed and not spec.receptors
+
+    def owned(self, gids):
+        """Whether this rank owns (records, reports) each global index of `gids`."""
+        return self._gid_owned[np.asarray(gids, dtype=np.int64)]
 
     def group_of(self, gids):
         """(group index, local index) host arrays for global indices."""
@@ -100,6 +127,9 @@ class Network:
         (numbers, or one value per synapse).
         """
         xp = self.backend.xp
+        if self.comm.distributed:  # each rank keeps the synapses onto the neurons it holds
+            pre, post, weight, delay_steps, params, initial = self._onto_stored(
+                pre, post, weight, delay_steps, params, initial)
         memory.check_new_synapses(self, len(pre), indices_allocated=all(
             isinstance(a, xp.ndarray) and a.dtype == np.int32 for a in (pre, post)))
         pre = xp.asarray(pre, dtype=np.int32)
@@ -134,6 +164,24 @@ class Network:
             self.synapse_groups.append(sg)
         self._tables = None
         return sg
+
+    def _onto_stored(self, pre, post, weight, delay_steps, params, initial):
+        """The synapses (and per-synapse values) whose target this rank holds."""
+        xp = self.backend.xp
+        n = int(post.shape[0])
+        keep = self._gid_local_device()[xp.asarray(post, dtype=np.int64)] >= 0
+        if bool(keep.all()):
+            return pre, post, weight, delay_steps, params, initial
+        sel = xp.nonzero(keep)[0]
+
+        def take(value):
+            arr = value if isinstance(value, (np.ndarray, xp.ndarray)) else np.asarray(value)
+            if arr.ndim == 1 and arr.shape[0] == n:
+                return xp.asarray(arr)[sel]
+            return value
+        return (take(pre), take(post), take(weight), take(delay_steps),
+                {k: take(v) for k, v in (params or {}).items()},
+                {k: take(v) for k, v in (initial or {}).items()})
 
     def neuron_parameter(self, gids, name: str, default: float):
         """Device array of parameter `name` of the neurons `gids` (`default` for
@@ -267,6 +315,27 @@ class Network:
             elif g.ring.n_slots < n_slots or g.ring.n != g.size:
                 g.ring = g.ring.resized(max(n_slots, g.ring.n_slots), g.size, self.step)
         self._n_slots = n_slots
+        self.exchange = None
+        if self.comm.distributed:
+            self.exchange = self._make_exchange(tables)
+
+    def _make_exchange(self, tables):
+        """The spike exchange: which sources this rank needs, and the interval (the
+        smallest delay on any rank)."""
+        needed = np.zeros(self.n_neurons, dtype=bool)
+        low = 1 << 30
+        for table in tables.values():
+            needed |= self.backend.to_host(table.offsets[1:] > table.offsets[:-1])
+            low = min(low, table.min_delay)
+        for pg in self.plastic_groups:
+            if pg.size:
+                needed[self.backend.to_host(pg.pre)] = True
+                low = min(low, int(self.backend.to_host(pg.delay.min())))
+        order = np.lexsort((np.arange(self.n_neurons), self._gid_group))
+        position = np.empty(self.n_neurons, dtype=np.int64)
+        position[order] = np.arange(self.n_neurons)
+        return parallel.SpikeExchange(self.comm, needed, self.comm.allreduce_min(low),
+                                      position)
 
     def run(self, n_steps: int):
         """Advance the network by `n_steps` time steps."""
@@ -288,6 +357,8 @@ class Network:
                 rec.sample(self.step)
         for g in groups:
             g.log_emitted(self.step, self.step + n_steps)
+        if self.exchange is not None and self.backend.is_gpu:
+            raise NotImplementedError(_GPU_UNDER_MPI)
         if self._gpu_step_possible():
             from .gpu import GpuStep
             runner = self.last_gpu_step = GpuStep(self, n_steps, use_graphs=self.use_graphs)
@@ -318,6 +389,8 @@ class Network:
         """
         self.step = 0
         self.epoch += 1
+        if self.exchange is not None:
+            self.exchange.clear()
         for g in self.groups.values():
             if g.ring is not None:
                 g.ring.clear()
@@ -332,6 +405,21 @@ class Network:
             stim.reset()
         for pg in self.plastic_groups:
             pg.restart()
+
+
+def _take_block(values, n, lo, hi):
+    """Per-neuron values of neurons lo..hi-1 out of `n` (numbers stay as they are)."""
+    if not values:
+        return values
+    out = {}
+    for name, value in values.items():
+        if isinstance(value, list) and len(value) == n:
+            out[name] = value[lo:hi]
+        elif np.ndim(value) == 1 and len(value) == n:
+            out[name] = value[lo:hi]
+        else:
+            out[name] = value
+    return out
 
 
 __all__ = ["Network", "NeuronGroup", "PlasticGroup", "Slice"]

@@ -23,6 +23,7 @@ def run_reference(net, groups, n_steps: int):
     end = net.step + n_steps
     width = sum(s.n_targets for s in net.stimuli if s.per_target)
     max_block = max(1, min(RUN_BLOCK, STIM_BLOCK_VALUES // max(width, 1)))
+    interval_start = net.step
     while net.step < end:
         block_len = min(max_block, end - net.step)
         for s in net.stimuli:  # targets join a stimulus only at a block's start
@@ -32,7 +33,12 @@ def run_reference(net, groups, n_steps: int):
         stim = block_currents(net, net.step, block_len)
         for k in range(block_len):
             advance(net, groups, stim, k)
-            numerics.check(net, groups, net.step, net.step)
+            if net.exchange is None:
+                numerics.check(net, groups, net.step, net.step)
+            elif net.exchange.due(net.step) or net.step == end:
+                _check_on_every_rank(net, groups, interval_start + 1, net.step)
+                deliver_interval(net)
+                interval_start = net.step
 
 
 def advance(net, groups, stim, k):
@@ -58,6 +64,9 @@ def advance(net, groups, stim, k):
     for rec in net.state_recorders:
         if rec.due(net.step):
             rec.sample(net.step)
+    if net.exchange is not None:
+        _collect(net, step, fired)
+        return
     if not net._tables and not net.plastic_groups and not net.procedural_groups:
         return
     sources, mult = [], []
@@ -69,15 +78,70 @@ def advance(net, groups, stim, k):
     if sources:
         sources = xp.concatenate(sources)
         mult = xp.concatenate(mult)
-        for gi, table in net._tables.items():
-            g = net._group_by_index(gi)
-            delivery.propagate(backend, table, g.ring, step, sources, mult)
-        for proc in net.procedural_groups:
-            proc.deliver(net, step, sources, mult)
     else:
         sources = mult = None
+    _deliver(net, step, fired, sources, mult)
+
+
+def _deliver(net, step, fired, sources, mult):
+    """Deliver step `step`'s spikes `sources` (global indices in the one-process order,
+    multiplicities `mult`; None: no spike) into the ring buffers."""
+    if sources is not None:
+        for gi, table in net._tables.items():
+            g = net._group_by_index(gi)
+            delivery.propagate(net.backend, table, g.ring, step, sources, mult)
+        for proc in net.procedural_groups:
+            proc.deliver(net, step, sources, mult)
     if net.plastic_groups:
         _deliver_plastic(net, step, fired, sources, mult)
+
+
+def _collect(net, step, fired):
+    """Keep step `step`'s spikes for the interval's exchange (engine/parallel.py)."""
+    backend = net.backend
+    gids, counts, shared = [], [], []
+    for g, c in fired:
+        c = backend.to_host(c)
+        local = np.nonzero(c)[0]
+        gids.append(g.gids[local])
+        counts.append(c[local])
+        shared.append(np.full(local.size, bool(g.model.receptors)))
+    empty = np.zeros(0, dtype=np.int64)
+    net.exchange.collect(step, np.concatenate(gids) if gids else empty,
+                         np.concatenate(counts) if counts else empty,
+                         np.concatenate(shared) if shared else np.zeros(0, dtype=bool),
+                         [(g, c.copy()) for g, c in fired])
+
+
+def _check_on_every_rank(net, groups, first_step: int, last_step: int):
+    """numerics.check over an interval, on every rank together: a rank whose neurons
+    became unstable raises, and so do the others (none waits for it in the exchange)."""
+    try:
+        numerics.check(net, groups, first_step, last_step)
+        failure = None
+    except numerics.NumericalInstability as err:
+        failure = err
+    failed = net.comm.allgather(failure is not None)
+    if failure is not None:
+        raise failure
+    if any(failed):
+        rank = failed.index(True)
+        raise numerics.NumericalInstability(
+            f"numerical instability on rank {rank} between steps {first_step} and "
+            f"{last_step}", first_step=first_step, last_step=last_step,
+            rule="was reported by another rank")
+
+
+def deliver_interval(net):
+    """Exchange the spikes of the steps since the last exchange and deliver them, step
+    by step, as the one-process run delivers them after each step."""
+    backend = net.backend
+    for step, fired, gids, counts in net.exchange.exchange():
+        if gids.size:
+            sources, mult = backend.asarray(gids), backend.asarray(counts)
+        else:
+            sources = mult = None
+        _deliver(net, step, fired, sources, mult)
 
 
 def _deliver_plastic(net, step, fired, sources, mult):

@@ -31,8 +31,8 @@ def block_currents(net, first_step: int, n_steps: int) -> dict:
         if stim.targets.size == 0:
             continue
         gidx, local = net.group_of(stim.targets)
-        for gi in np.unique(gidx):
-            sel = gidx == gi
+        for gi in np.unique(gidx[local >= 0]):  # local < 0: held by another rank
+            sel = (gidx == gi) & (local >= 0)
             if values.ndim == 1:
                 common.setdefault(int(gi), []).append((local[sel], values))
             else:

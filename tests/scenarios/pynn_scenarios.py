@@ -68,23 +68,29 @@ def _cached() -> Path | None:
     return _scenarios_in(CACHE_DIR / f"pyNN-{PYNN_VERSION}")
 
 
+def _fetch_sdist(tmp) -> Path:
+    """Download PyNN's sdist with pip into folder `tmp`; its path."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+           "--disable-pip-version-check", "--quiet", "-d", tmp, f"pyNN=={PYNN_VERSION}"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise SourceUnavailable(
+            f"could not run pip to fetch PyNN {PYNN_VERSION}: {err}") from None
+    archives = sorted(Path(tmp).glob("*.tar.gz"))
+    if proc.returncode != 0 or not archives:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no sdist"]
+        raise SourceUnavailable(f"pip could not download the PyNN {PYNN_VERSION} sdist "
+                                f"({detail[0]}); set {ENV_SOURCE_DIR} to an extracted "
+                                "sdist or checkout of PyNN")
+    return archives[0]
+
+
 def _download() -> Path:
     """Fetch PyNN's sdist with pip and extract its scenario files into the cache."""
     CACHE_DIR.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=CACHE_DIR) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-               "--disable-pip-version-check", "--quiet", "-d", tmp, f"pyNN=={PYNN_VERSION}"]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        except (OSError, subprocess.TimeoutExpired) as err:
-            raise SourceUnavailable(
-                f"could not run pip to fetch PyNN {PYNN_VERSION}: {err}") from None
-        archives = sorted(Path(tmp).glob("*.tar.gz"))
-        if proc.returncode != 0 or not archives:
-            detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no sdist"]
-            raise SourceUnavailable(f"pip could not download the PyNN {PYNN_VERSION} sdist "
-                                    f"({detail[0]}); set {ENV_SOURCE_DIR} to an extracted "
-                                    "sdist or checkout of PyNN")
+        archives = [_fetch_sdist(tmp)]
         staging = Path(tmp, "extracted")
         with tarfile.open(archives[0]) as tar:
             members = [m for m in tar.getmembers()
@@ -115,6 +121,29 @@ def scenarios_dir() -> Path:
             raise SourceUnavailable(f"{ENV_SOURCE_DIR}={env} holds no {SCENARIO_SUBDIR}")
         return found
     return _cached() or _download()
+
+
+def example_file(name: str) -> Path:
+    """PyNN's ``examples/<name>`` from its source distribution (PYNN_SOURCE_DIR, else the
+    cache, filled from the sdist as for the scenarios)."""
+    env = os.environ.get(ENV_SOURCE_DIR)
+    cached = CACHE_DIR / f"pyNN-{PYNN_VERSION}" / "examples" / name
+    for path in ([Path(env).expanduser() / "examples" / name] if env else []) + [cached]:
+        if path.is_file():
+            return path
+    CACHE_DIR.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE_DIR) as tmp:
+        with tarfile.open(_fetch_sdist(tmp)) as tar:
+            member = next((m for m in tar.getmembers() if m.isfile()
+                           and Path(m.name).parts[1:] == ("examples", name)), None)
+            if member is None:
+                raise SourceUnavailable(f"PyNN {PYNN_VERSION}'s sdist has no examples/{name}")
+            data = tar.extractfile(member).read()
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        staged = Path(tmp, name)
+        staged.write_bytes(data)
+        staged.replace(cached)   # atomic: a parallel run sees all or nothing
+    return cached
 
 
 # -- loading them, re-targeted at pyNN.neurongpu -------------------------------------------

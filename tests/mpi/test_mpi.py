@@ -1,0 +1,179 @@
+"""MPI scale-out (engine/parallel.py): the interval exchange in one process, and real
+``mpiexec -n 1/2/3`` runs that must equal the one-process run bit for bit.
+
+The MPI runs need mpi4py and an ``mpiexec`` (the ``mpi`` extra installs both, Open MPI
+from PyPI); they are skipped where either is missing.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pyNN_neurongpu.engine import Backend, Network, parallel
+
+HERE = Path(__file__).resolve().parent
+NETWORKS = HERE / "networks.py"
+MPI_TIMEOUT = 240
+KINDS = ("numpy", "native", "stdp", "local")  # the networks of tests/mpi/networks.py
+
+
+# -- without MPI -------------------------------------------------------------------------
+def test_block_rule_covers_every_index_once():
+    for n in (1, 2, 7, 100):
+        for size in (1, 2, 3, 8):
+            blocks = [parallel.block(n, size, r) for r in range(size)]
+            assert blocks[0][0] == 0 and blocks[-1][1] == n
+            assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:]))
+
+
+class ExchangingOneRank(parallel.Communicator):
+    """One rank that still sends its spikes through the interval exchange."""
+    distributed = True
+
+
+def recurrent_network(comm, seed=4):
+    rng = np.random.default_rng(seed)
+    net = Network(Backend("cpu", "float64", seed=seed), dt=0.1, comm=comm)
+    src = net.add_neurons("poisson_source", 30, {"rate": 80.0})
+    exc = net.add_neurons("iaf_psc_exp", 60, {"tau_refrac": 0.5, "i_offset": 0.2})
+    inh = net.add_neurons("iaf_cond_exp", 20)
+    n = 1500
+    pre = np.concatenate([rng.integers(0, 30, n), rng.integers(30, 110, n)])
+    post = rng.integers(30, 110, 2 * n)
+    delay = rng.integers(5, 30, 2 * n)  # min delay 5 steps: intervals of 5 steps
+    net.connect(pre, post, rng.uniform(0.1, 0.6, 2 * n), delay, "excitatory")
+    net.connect(rng.integers(90, 110, 300), rng.integers(30, 90, 300), 0.3,
+                rng.integers(5, 12, 300), "inhibitory")
+    pg = net.connect(rng.integers(30, 90, 400), rng.integers(30, 90, 400), 0.4,
+                     rng.integers(5, 20, 400), "excitatory", model="stdp",
+                     params={"A_plus": 0.05, "A_minus": 0.05, "tau_plus": 20.0})
+    for s in (src, exc, inh):
+        net.record_spikes(s.group, s.local)
+    return net, (src, exc, inh), pg
+
+
+def run_and_read(comm):
+    net, slices, pg = recurrent_network(comm)
+    net.run(503)  # not a multiple of the interval: the last spikes are exchanged at the end
+    net.run(250)
+    spikes = [s.group.spike_recorder.events() for s in slices]
+    return net, spikes, np.asarray(pg.weight).copy()
+
+
+def test_interval_exchange_equals_per_step_delivery():
+    _, plain, w_plain = run_and_read(parallel.Communicator())
+    net, exchanged, w_exchanged = run_and_read(ExchangingOneRank())
+    assert net.exchange is not None and net.exchange.interval == 5
+    # intervals end at multiples of 5 steps and at the end of each run (503, 753)
+    assert net.exchange.intervals == 100 + 1 + 50 + 1
+    assert net.exchange.bytes_sent == 0  # nothing leaves a single rank
+    for a, b in zip(plain, exchanged):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+    assert sum(e[0].size for e in plain) > 100
+    np.testing.assert_array_equal(w_plain, w_exchanged)
+    assert not np.array_equal(w_plain, 0.4)  # STDP changed them
+
+
+def test_one_process_is_one_rank():
+    import pyNN.neurongpu as sim
+    sim.setup(backend="cpu")
+    p = sim.Population(5, sim.IF_curr_exp())
+    assert sim.num_processes() == 1 and sim.rank() == 0
+    assert list(p.local_cells) == list(p.all_cells)
+    assert sim.simulator.state.network.exchange is None
+    sim.end()
+
+
+# -- under mpiexec -----------------------------------------------------------------------
+def _mpiexec():
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return None
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    exe = shutil.which("mpiexec", path=path) or shutil.which("mpirun", path=path)
+    if exe is None:
+        return None
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
+    flags = ["--oversubscribe"] if ("Open MPI" in version or "OpenRTE" in version) else []
+    return [exe, *flags]
+
+
+MPIEXEC = _mpiexec()
+needs_mpi = pytest.mark.skipif(MPIEXEC is None, reason="needs mpi4py and mpiexec "
+                               "(pip install '.[mpi]')")
+
+
+def mpirun(n, *args, cwd=None):
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1", PYNN_NEURONGPU_BACKEND="cpu")
+    cmd = [*MPIEXEC, "-n", str(n), sys.executable, *map(str, args)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=MPI_TIMEOUT, env=env,
+                          cwd=cwd)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def reference_runs(tmp_path_factory):
+    """The one-process results of each network of tests/mpi/networks.py."""
+    folder = tmp_path_factory.mktemp("one_process")
+    out = {}
+    for kind in KINDS:
+        path = folder / f"{kind}.npz"
+        subprocess.run([sys.executable, str(NETWORKS), kind, str(path)], check=True,
+                       timeout=MPI_TIMEOUT, env=dict(os.environ, PYNN_NEURONGPU_BACKEND="cpu"))
+        out[kind] = dict(np.load(path))
+    return out
+
+
+@needs_mpi
+@pytest.mark.parametrize("ranks", [1, 2, 3])
+@pytest.mark.parametrize("kind", KINDS)
+def test_same_spikes_and_weights_on_any_number_of_ranks(kind, ranks, reference_runs,
+                                                         tmp_path):
+    path = tmp_path / "out.npz"
+    mpirun(ranks, NETWORKS, kind, path)
+    got, want = dict(np.load(path)), reference_runs[kind]
+    assert int(got.pop("ranks")[0]) == ranks
+    exchange = got.pop("exchange")
+    want = {k: v for k, v in want.items() if k not in ("ranks", "exchange")}
+    assert sorted(got) == sorted(want)
+    for key in want:
+        np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+    if ranks > 1:
+        assert exchange[:, 1].min() > 0  # every rank took part in every exchange
+        if kind == "local":  # a spike goes only to ranks with targets of its source
+            assert exchange[:, 2].sum() == 0
+        else:
+            assert exchange[:, 2].min() > 0
+
+
+def pynn_example(name):
+    """A file of PyNN's source distribution (examples/...), or skip."""
+    from tests.scenarios.pynn_scenarios import SourceUnavailable, example_file
+    try:
+        return example_file(name)
+    except SourceUnavailable as err:
+        pytest.skip(str(err))
+
+
+@needs_mpi
+def test_pynn_distrib_example_runs(tmp_path):
+    script = pynn_example("distrib_example.py")
+    out = mpirun(2, script, "neurongpu", cwd=tmp_path)
+    assert "This is node 0 (1 of 2)" in out and "This is node 1 (2 of 2)" in out
+    assert "gathered (3, again):" in out
+
+
+def test_the_gpu_under_mpi_is_refused_with_the_cpu_named():
+    backend = Backend("cpu")
+    backend.device = "gpu"  # no GPU needed: the check comes before any device work
+    with pytest.raises(NotImplementedError, match="CPU engine"):
+        Network(backend, dt=0.1, comm=ExchangingOneRank())
