@@ -45,6 +45,10 @@ W_REL_SD = 0.1
 DELAY_EXC = 1.5  # ms, within an area
 DELAY_INH = 0.75
 DELAY_REL_SD = 0.5  # for the delays within and between areas
+# delays are normal, redrawn below one time step (the model's rule) and, here, above
+# mean + DELAY_SD_BOUND sd, so that setup() can be given a finite max_delay (pyNN.nest
+# needs one); the draws this bound redraws are a fraction 1e-9 of all
+DELAY_SD_BOUND = 6.0
 SPEED = 3.5  # mm/ms (= m/s): inter-area delay = distance / SPEED
 POISSON_DELAY = 1.0  # ms (NEST's default delay, which the model's Poisson input uses)
 EXT_RATE = 10.0  # Hz per external input
@@ -118,6 +122,11 @@ def full_weights(t, chi, chi_i):
     return w
 
 
+def delay_bound(mean):
+    """Largest delay (ms) drawn for a connection of mean delay `mean`."""
+    return mean * (1.0 + DELAY_SD_BOUND * DELAY_REL_SD)
+
+
 @dataclass
 class ScaledModel:
     """Numbers for the simulated areas, N scaled by `n_scale` and in-degrees by `k_scale`."""
@@ -134,6 +143,7 @@ class ScaledModel:
     n_synapses: np.ndarray  # [target, source], total numbers
     weights: np.ndarray  # [target, source], mean PSC amplitude, nA
     delays: np.ndarray  # [target, source], mean delay, ms
+    max_delay: float  # ms, the upper bound of the delay draws (setup's max_delay)
     k_ext: np.ndarray  # external in-degree per label (scaled; not rounded: a rate)
     w_ext: float  # nA
     i_offset: np.ndarray  # DC per label, nA
@@ -227,6 +237,10 @@ def scaled_model(areas=None, n_scale=1.0, k_scale=None, state="ground", backgrou
                 block = (area_of == target)[:, None] & (area_of == source)[None, :]
                 delays[block] = t.distances[target][source] / SPEED
 
+    used = n_synapses > 0
+    max_delay = float(np.ceil(10.0 * delay_bound(delays[used].max() if used.any() else
+                                                 DELAY_EXC)) / 10.0)
+
     k_scaled = t.indegrees[simulated] * k_scale
     if missing_areas == "poisson":
         missing_rate = (k_scaled[:, ~simulated] * t.rates[None, ~simulated]).sum(axis=1)
@@ -237,6 +251,6 @@ def scaled_model(areas=None, n_scale=1.0, k_scale=None, state="ground", backgrou
         areas=areas, state=state, chi=chi, chi_i=chi_i, n_scale=n_scale, k_scale=k_scale,
         background=background, missing_areas=missing_areas, labels=labels,
         n_neurons=n_neurons, n_synapses=n_synapses, weights=w_full[sub] / sqrt_k,
-        delays=delays, k_ext=t.k_ext[simulated] * k_scale, w_ext=W_E / sqrt_k,
+        delays=delays, max_delay=max_delay, k_ext=t.k_ext[simulated] * k_scale, w_ext=W_E / sqrt_k,
         i_offset=i_offset[simulated], missing_rate=missing_rate,
         missing_weight=missing_weight)

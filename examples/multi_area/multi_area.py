@@ -38,6 +38,7 @@ from mam_params import (
     V0,
     W_REL_SD,
     ScaledModel,
+    delay_bound,
     scaled_model,
 )
 from pyNN.random import NumpyRNG, RandomDistribution
@@ -74,20 +75,21 @@ def make_rng(sim, seed, native=False):
 
 def _synapse(sim, weight, delay, rng):
     """Static synapse with normal weights redrawn where they change sign and normal
-    delays redrawn below one time step (the model's rule)."""
+    delays redrawn below one time step (the model's rule) and above mean + 6 sd."""
     low, high = (0.0, np.inf) if weight > 0 else (-np.inf, 0.0)
     return sim.StaticSynapse(
         weight=RandomDistribution("normal_clipped", mu=weight, sigma=abs(weight) * W_REL_SD,
                                   low=low, high=high, rng=rng),
         delay=RandomDistribution("normal_clipped", mu=delay, sigma=delay * DELAY_REL_SD,
-                                 low=sim.get_time_step(), high=np.inf, rng=rng))
+                                 low=sim.get_time_step(), high=delay_bound(delay), rng=rng))
 
 
 def build_network(sim, areas=None, scale=0.01, k_scale=None, state="ground",
                   background="poisson", missing_areas="poisson", seed=12345,
                   native_rng=False, record_spikes=True):
     """Create the multi-area model (or some of its areas) in the current simulation (call
-    ``sim.setup`` first). Returns a :class:`MultiAreaNetwork`."""
+    ``sim.setup`` first, with a max_delay of at least the model's ``max_delay``, see
+    :func:`setup_options`). Returns a :class:`MultiAreaNetwork`."""
     t0 = time.perf_counter()
     model = scaled_model(areas, scale, k_scale, state, background, missing_areas)
     rng = make_rng(sim, seed, native_rng)  # connectivity, weights and delays
@@ -173,9 +175,12 @@ OPTIONS = (
 )
 
 
-def setup_options(options):
-    """sim.setup's keyword arguments for the command-line options."""
-    extra = {"threads": options.threads, "rng_seed": options.seed,
+def setup_options(options, model):
+    """sim.setup's keyword arguments for the command-line options and the model (its
+    largest delay)."""
+    extra = {"timestep": options.dt, "min_delay": options.dt,
+             "max_delay": max(model.max_delay, options.dt),
+             "threads": options.threads, "rng_seed": options.seed,
              # the model is defined with spikes on the time grid (NEST's iaf_psc_exp)
              "spike_precision": "on_grid", "verbosity": "error"}
     if options.simulator == "neurongpu":
@@ -193,7 +198,10 @@ def main():
     sim, options = get_simulator(*OPTIONS)
     if options.warmup >= options.time and not options.no_record:
         raise SystemExit("--warmup must be shorter than --time")
-    sim.setup(timestep=options.dt, min_delay=options.dt, **setup_options(options))
+    # the largest delay of the areas at full scale, for setup's max_delay (a scaled-down
+    # network has no delay beyond it)
+    planned = scaled_model(options.areas, 1.0, 1.0, options.state)
+    sim.setup(**setup_options(options, planned))
     simulator = options.simulator
     on_gpu = simulator == "neurongpu" and sim.simulator.state.backend.is_gpu
     if options.scale is None:
