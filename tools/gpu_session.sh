@@ -15,6 +15,7 @@ set -uo pipefail
 stage=${1:-all}
 out=${OUT:-out}
 mkdir -p "$out"
+out=$(cd "$out" && pwd)   # absolute: the benchmarks run from other folders
 # a fresh target each call: a second install into a used one leaves packages half-replaced
 site=$(mktemp -d /tmp/site.XXXX)
 python3 -m pip install -q --no-index --no-deps --target "$site" .whl/*.whl || exit 1
@@ -30,10 +31,10 @@ run_tests() {
 
 bench_one() {  # $1: code directory, $2: label
     (cd "$1" && PYTHONPATH=$site:$PWD python3 benchmarks/microcircuit.py --scale 1 \
-        --time 3000 --devices gpu --precision float32 --record no \
-        --json "$OLDPWD/$out/microcircuit_$2.json") 2>&1 | tail -8 | tee -a "$out/bench.log"
+        --time 3000 --devices gpu --precision float32 --record no yes \
+        --json "$out/microcircuit_$2.json") 2>&1 | tail -8 | tee -a "$out/bench.log"
     (cd "$1" && PYTHONPATH=$site:$PWD python3 benchmarks/balanced_adex.py \
-        --sizes 1000000 --time 1000 --json "$OLDPWD/$out/balanced_adex_$2.json") 2>&1 \
+        --sizes 1000000 --time 1000 --json "$out/balanced_adex_$2.json") 2>&1 \
         | tail -8 | tee -a "$out/bench.log"
 }
 

@@ -57,8 +57,13 @@ def test_pipelined_steps_deliver_beside_the_update(traces):
     assert count(run["trace"], "begin_capture") == 1
     assert count(run["trace"], "graph_launch") == 2   # 250 steps: two whole chunks
     # the last 50 steps launched one by one, then the last step's spikes delivered
-    simulated = [name for name in direct if name not in ("count_sources", "place_synapses")]
+    simulated = [name for name in direct
+                 if name not in ("count_sources", "place_synapses", "flag_bad_state")]
     assert simulated == step * 50 + ["propagate"]
+    # the state is checked once per chunk, by one launch after the chunk's steps
+    chunk_ends = [i for i, name in enumerate(direct) if name == "flag_bad_state"]
+    assert len(chunk_ends) == 3
+    assert direct[chunk_ends[-1] - 1] == "end_pipelined_step"
     fused = [code for code in run["sources"] if "update_families" in code]
     assert len(fused) == 1 and "(args)[(step) & 1]" in fused[0]   # two spike lists
 

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import numerics
 from ..options import OPTIONS
 from ..stimuli import block_currents
 from . import codegen, plastic
 from .abi import FAMILY_ARGS_DTYPE, PROP_TABLE_DTYPE, STEP_ARGS_DTYPE, records
 from .compiler import THREADS, blocks_for, c_type, compile_module, static_source
 from .families import Family, StateSampler, StimulusSet, table_arrays, table_pointers
+from .state_check import StateCheck
 
 CHUNK_STEPS = 100
 # spikes of neurons with at most this many synapses are delivered by the neuron's thread
@@ -87,6 +87,7 @@ class GpuStep:
         self.plastic = [plastic.PlasticLaunch(self, pg) for pg in network.plastic_groups]
         self.prop_tables, self.n_prop_tables = self._prop_tables()
         self._prepare_fused_update()
+        self.state_check = StateCheck(self)
 
     def _prop_tables(self):
         """The device array of the tables' records (abi.PROP_TABLE_DTYPE), and their
@@ -311,6 +312,7 @@ class GpuStep:
                 stop.synchronize()
                 totals[label] = totals.get(label, 0.0) + cupy.cuda.get_elapsed_time(start, stop)
         net.step += n_steps
+        self.state_check.launch()
         self._end_chunk(net.step - n_steps, n_steps)
         self._deliver_last_step()
         self._serial = False
@@ -343,6 +345,7 @@ class GpuStep:
                 else:
                     for _ in range(k):
                         self._launch_step()
+                self.state_check.launch()
                 stream.synchronize()
                 net.step = start + k
                 self._end_chunk(start, k)
@@ -413,4 +416,4 @@ class GpuStep:
             fam.drain(self.backend)
         for sampler in self.samplers:
             sampler.drain(self.backend, start, k)
-        numerics.check(self.net, [f.group for f in self.families], start + 1, start + k)
+        self.state_check.check(start + 1, start + k)
