@@ -30,10 +30,6 @@ from .reference_step import run_reference
 from .stimuli import CurrentStimulus
 from .synapses import get_synapse_model
 
-_GPU_UNDER_MPI = ("pyNN.neurongpu runs a network over several MPI ranks on the CPU engine "
-                  "only (setup(backend='cpu') or PYNN_NEURONGPU_BACKEND=cpu): the GPU step "
-                  "has no spike exchange yet")
-
 
 class Network:
     """A spiking network on one backend, advanced in fixed steps of `dt` ms."""
@@ -42,9 +38,8 @@ class Network:
         self.backend = backend
         # the ranks sharing this network (engine/parallel.py); one rank: no exchange
         self.comm = comm if comm is not None else parallel.Communicator()
-        if self.comm.distributed and backend.is_gpu:
-            raise NotImplementedError(_GPU_UNDER_MPI)
         self.exchange = None
+        self.last_gpu_step = None  # the GpuStep of the latest run, where one ran
         self._gid_owned = np.zeros(0, dtype=bool)
         self.dt = float(dt)
         self.step = 0
@@ -357,8 +352,6 @@ class Network:
                 rec.sample(self.step)
         for g in groups:
             g.log_emitted(self.step, self.step + n_steps)
-        if self.exchange is not None and self.backend.is_gpu:
-            raise NotImplementedError(_GPU_UNDER_MPI)
         if self._gpu_step_possible():
             from .gpu import GpuStep
             runner = self.last_gpu_step = GpuStep(self, n_steps, use_graphs=self.use_graphs)
@@ -378,6 +371,10 @@ class Network:
 
     def _gpu_step_possible(self) -> bool:
         if not (self.backend.is_gpu and self.use_kernels) or self.procedural_groups:
+            return False
+        if self.exchange is not None and self.plastic_groups:
+            # remote spikes reach plastic synapses at their own step only in the array-code
+            # step (which runs on the device's arrays)
             return False
         from .gpu import GpuStep
         return GpuStep.supports(self)

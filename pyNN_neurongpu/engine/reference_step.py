@@ -114,22 +114,13 @@ def _collect(net, step, fired):
 
 
 def _check_on_every_rank(net, groups, first_step: int, last_step: int):
-    """numerics.check over an interval, on every rank together: a rank whose neurons
-    became unstable raises, and so do the others (none waits for it in the exchange)."""
+    """numerics.check over an interval, on every rank together."""
     try:
         numerics.check(net, groups, first_step, last_step)
         failure = None
     except numerics.NumericalInstability as err:
         failure = err
-    failed = net.comm.allgather(failure is not None)
-    if failure is not None:
-        raise failure
-    if any(failed):
-        rank = failed.index(True)
-        raise numerics.NumericalInstability(
-            f"numerical instability on rank {rank} between steps {first_step} and "
-            f"{last_step}", first_step=first_step, last_step=last_step,
-            rule="was reported by another rank")
+    numerics.raise_on_every_rank(net.comm, failure, first_step, last_step)
 
 
 def deliver_interval(net):

@@ -45,7 +45,7 @@ def count(trace, kind):
 
 @pytest.fixture(scope="module")
 def traces():
-    return {name: trace_of(name) for name in ("pipelined", "lif", "stdp")}
+    return {name: trace_of(name) for name in ("pipelined", "lif", "stdp", "exchanged")}
 
 
 def test_pipelined_steps_deliver_beside_the_update(traces):
@@ -84,3 +84,13 @@ def test_plastic_groups_run_in_the_fused_step(traces):
     step = ["spike_source_array_update", "update_families", "stdp_record_post",
             "stdp_propagate", "end_step"]
     assert captured == step * 100
+
+
+def test_under_mpi_chunks_end_at_every_exchange(traces):
+    run = traces["exchanged"]
+    assert run["chunk"] == 4                # the minimum delay, in steps
+    assert run["intervals"] == 8            # 7 whole intervals and the run's last 2 steps
+    assert count(run["trace"], "begin_capture") == 1
+    assert count(run["trace"], "graph_launch") == 7
+    launches = [e[1] for e in run["trace"] if e[0] == "launch"]
+    assert launches.count("flag_bad_state") == 8   # the state checked once per chunk

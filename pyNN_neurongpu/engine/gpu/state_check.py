@@ -57,7 +57,20 @@ class StateCheck:
         self._launched = True
 
     def check(self, first_step: int, last_step: int):
-        """Raise NumericalInstability if the state is bad after steps first..last."""
+        """Raise NumericalInstability if the state is bad after steps first..last (under
+        MPI on every rank, when any rank's state is)."""
+        comm = self.runner.net.comm
+        if not comm.distributed:
+            self._check(first_step, last_step)
+            return
+        try:
+            self._check(first_step, last_step)
+            failure = None
+        except numerics.NumericalInstability as err:
+            failure = err
+        numerics.raise_on_every_rank(comm, failure, first_step, last_step)
+
+    def _check(self, first_step: int, last_step: int):
         if not self.enabled:
             return
         if self.fallback:
