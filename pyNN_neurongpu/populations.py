@@ -213,15 +213,16 @@ class Population(PopulationMixin, common.Population):
         parameter_space.shape = (self.size,)
         parameter_space.evaluate(simplify=False)
         from .engine import get_model
-        model = get_model(self.celltype.engine_model)
+        from .standardmodels.base import engine_family
+        family = engine_family(self.celltype, state.spike_precision, state.backend.is_gpu)
+        model = get_model(family)
         params = {name: _to_engine_values(name, value, model)
                   for name, value in parameter_space.items()}
         if "integration_tolerance" in model.parameters:
             params["integration_tolerance"] = state.integration_tolerance
         _reject_nan(params, model)
         try:
-            self._slice_info = state.network.add_neurons(self.celltype.engine_model,
-                                                         self.size, params)
+            self._slice_info = state.network.add_neurons(family, self.size, params)
         except ValueError as err:
             raise errors.InvalidParameterValueError(str(err)) from None
         first = self._slice_info.gid_start
