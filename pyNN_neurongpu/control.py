@@ -10,7 +10,7 @@ from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TI
 from pyNN.recording import get_io
 
 from . import console, simulator
-from .engine import DEFAULT_TOLERANCE
+from .engine import DEFAULT_TOLERANCE, resolve_device
 from .errors import InvalidTimeError, time_steps
 
 BACKEND_OPTIONS = ("backend", "precision", "rng_seed", "integration_tolerance", "verbosity",
@@ -44,10 +44,19 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         normal_clipped_to_boundary, lognormal or exponential (delays bounded). With
         'procedural' any other projection raises ConnectionError; with 'auto' it is
         stored. On a GPU, procedural projections are stored for now (with a warning).
-    `spike_precision`: 'on_grid' (default) or 'off_grid'. Neurons always spike on the
-        time grid (NEST's on-grid models); with 'off_grid', SpikeSourceArray spikes are
-        recorded at their exact times, as NEST's precise spike generators record them
-        (they still act on their targets in the step that ends after them).
+    `spike_precision`: 'on_grid' (default) or 'off_grid'. With 'off_grid' the cell types
+        that NEST has in a precise variant run it, as pyNN.nest picks them: IF_curr_exp
+        follows iaf_psc_exp_ps, IF_curr_delta iaf_psc_delta_ps, SpikeSourcePoisson
+        poisson_generator_ps, and SpikeSourceArray emits its exact times; spikes carry
+        their offset inside the step, act on precise targets at their exact times, and are
+        recorded at them (docs/nest-semantics.md). Other cell types spike on the grid, as
+        in pyNN.nest. Off-grid runs on the CPU engine only for now: setup() with
+        'off_grid' on the GPU (backend='gpu', or 'auto' where CuPy sees one) raises
+        NotImplementedError and keeps the previous network, rather than run on-grid. The
+        default stays 'on_grid', unlike pyNN.nest's 'off_grid': the GPU has no precise
+        step, a script should give the same spikes on either device, and on-grid is the
+        fast path; to reproduce pyNN.nest's default run, pass spike_precision='off_grid'
+        (and backend='cpu').
     `verbosity`: pyNN.nest's levels; at 'info' (default; PYNN_NEURONGPU_VERBOSITY) the
         first setup() on a device logs "pyNN.neurongpu running on <device>, <precision>"
         to logger "PyNN" (to stderr where logging is not configured); at 'warning',
@@ -79,6 +88,12 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     spike_precision = extra_params.get("spike_precision", "on_grid")
     if spike_precision not in ("on_grid", "off_grid"):
         raise ValueError("spike_precision must be 'on_grid' or 'off_grid'")
+    if spike_precision == "off_grid" and resolve_device(extra_params.get("backend")) == "gpu":
+        raise NotImplementedError(
+            "setup(spike_precision='off_grid') (NEST's precise-spike-timing models) runs on "
+            "the CPU engine only for now, and this setup() would run on the GPU: pass "
+            "backend='cpu' (or PYNN_NEURONGPU_BACKEND=cpu) for precise timing, or "
+            "spike_precision='on_grid' on the GPU")
     connectivity = extra_params.get("connectivity", "stored")
     if connectivity not in CONNECTIVITY:
         raise ValueError(f"connectivity must be one of {CONNECTIVITY}, not {connectivity!r}")

@@ -23,6 +23,9 @@ def nest_off_grid(nest_module, monkeypatch):
                         raising=False)
     monkeypatch.setattr(nest_module.IF_curr_delta, "scale_factors", {"v": 1},
                         raising=False)
+    # pyNN.nest's setup() keeps the previous spike_precision where none is given, and
+    # other tests leave it 'on_grid': set its default back
+    nest_module.simulator.state.spike_precision = "off_grid"
     yield nest_module
     nest_module.end()
 
