@@ -70,8 +70,11 @@ class SpikeSourceArrayModel(NeuronModel):
     A time t is emitted in the step that ends at or after it, stamped with
     that step's end: on-grid times keep their value, off-grid times move to
     the next grid point. Several times in one step give one spike of that
-    multiplicity. Times at or before the current time when a run starts
-    (including t <= 0) are ignored; times may be changed between runs.
+    multiplicity. A time at or before 0 cannot be emitted (the first step ends at
+    dt) and is refused, as NEST's spike_generator refuses 0 ("spike time cannot
+    be set to 0"): ValueError, not a silent drop. Times at or before the current
+    time when a later run starts are ignored (as NEST's generator skips past
+    times); times may be changed between runs.
     """
     name = "spike_source_array"
     parameters = {"spike_times": Var(None, "ms", "spike times")}
@@ -85,6 +88,11 @@ class SpikeSourceArrayModel(NeuronModel):
             times = np.asarray(times, dtype=float).ravel()
             if np.isnan(times).any():
                 raise ValueError("spike times must be numbers, not NaN")
+            if times.size and times.min() <= 0:
+                raise ValueError(
+                    f"spike time {times.min()} ms: a SpikeSourceArray's spike times must be "
+                    "greater than 0 (the simulation starts at t = 0 and its first step ends "
+                    "at dt; NEST refuses a spike at 0 too)")
             if np.any(np.diff(times) < 0):
                 raise ValueError(f"spike times must be in increasing order: {times}")
 
