@@ -10,12 +10,19 @@ from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TI
 from pyNN.recording import get_io
 
 from . import console, simulator
-from .engine import DEFAULT_TOLERANCE, resolve_device
+from .engine import DEFAULT_TOLERANCE
 from .errors import InvalidTimeError, time_steps
 
 BACKEND_OPTIONS = ("backend", "precision", "rng_seed", "integration_tolerance", "verbosity",
                    "progress", "check_numerics", "connectivity")
 CONNECTIVITY = ("stored", "procedural", "auto")
+OFF_GRID_ON_GPU = (
+    "setup(spike_precision='off_grid'): precise spike timing runs on the CPU engine only "
+    "for now, and this network runs on the GPU: spike sources emit on the time grid "
+    "(SpikeSourceArray times are still recorded exactly; SpikeSourcePoisson is NEST's "
+    "on-grid poisson_generator), IF_curr_exp and IF_curr_delta (NEST's _ps models) raise "
+    "NotImplementedError, other cell types spike on the grid as in pyNN.nest. Use "
+    "backend='cpu' for NEST's precise models")
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
@@ -51,8 +58,10 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         their offset inside the step, act on precise targets at their exact times, and are
         recorded at them (docs/nest-semantics.md). Other cell types spike on the grid, as
         in pyNN.nest. Off-grid runs on the CPU engine only for now: setup() with
-        'off_grid' on the GPU (backend='gpu', or 'auto' where CuPy sees one) raises
-        NotImplementedError and keeps the previous network, rather than run on-grid. The
+        'off_grid' on the GPU (backend='gpu', or 'auto' where CuPy sees one) logs a
+        warning to logger "PyNN" (spike sources then emit on the grid, SpikeSourceArray
+        times still recorded exactly), and IF_curr_exp and IF_curr_delta raise
+        NotImplementedError there rather than spike on the grid. The
         default stays 'on_grid', unlike pyNN.nest's 'off_grid': the GPU has no precise
         step, a script should give the same spikes on either device, and on-grid is the
         fast path; to reproduce pyNN.nest's default run, pass spike_precision='off_grid'
@@ -88,12 +97,6 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     spike_precision = extra_params.get("spike_precision", "on_grid")
     if spike_precision not in ("on_grid", "off_grid"):
         raise ValueError("spike_precision must be 'on_grid' or 'off_grid'")
-    if spike_precision == "off_grid" and resolve_device(extra_params.get("backend")) == "gpu":
-        raise NotImplementedError(
-            "setup(spike_precision='off_grid') (NEST's precise-spike-timing models) runs on "
-            "the CPU engine only for now, and this setup() would run on the GPU: pass "
-            "backend='cpu' (or PYNN_NEURONGPU_BACKEND=cpu) for precise timing, or "
-            "spike_precision='on_grid' on the GPU")
     connectivity = extra_params.get("connectivity", "stored")
     if connectivity not in CONNECTIVITY:
         raise ValueError(f"connectivity must be one of {CONNECTIVITY}, not {connectivity!r}")
@@ -111,6 +114,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         rng_seed=seed,
         verbosity=verbosity, progress=progress)
     simulator.state.spike_precision = spike_precision
+    if spike_precision == "off_grid" and simulator.state.backend.is_gpu:
+        console.logger.warning(OFF_GRID_ON_GPU)
     simulator.state.connectivity = connectivity
     simulator.state.integration_tolerance = tolerance
     simulator.state.check_numerics = simulator.state.network.check_numerics = \

@@ -9,7 +9,7 @@ random streams).
 """
 
 from . import connectivity, memory, parallel
-from .backend import Backend, RandomStream, gpu_available, resolve_device
+from .backend import Backend, RandomStream, gpu_available
 from .construction import SynapseGroup
 from .groups import NeuronGroup, Slice
 from .models import EIF_COND_ALPHA, EIF_COND_EXP, MODELS, composed_family, get_model
@@ -26,4 +26,4 @@ __all__ = ["Backend", "DEFAULT_TOLERANCE", "EIF_COND_ALPHA", "EIF_COND_EXP", "MO
            "Network", "NeuronGroup", "NoiseCurrent", "NumericalInstability", "OPTIONS",
            "PiecewiseConstantCurrent", "ProceduralGroup", "RandomStream", "SinusoidalCurrent",
            "Slice", "SynapseGroup", "composed_family", "connectivity", "get_model",
-           "get_synapse_model", "gpu_available", "resolve_device", "memory", "parallel", "sample"]
+           "get_synapse_model", "gpu_available", "memory", "parallel", "sample"]

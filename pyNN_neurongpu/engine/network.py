@@ -332,12 +332,13 @@ class Network:
                 f"precise spike timing ({', '.join(names)}; setup(spike_precision="
                 "'off_grid')) runs on the CPU engine only for now: use setup(backend='cpu') "
                 "or spike_precision='on_grid'")
-        if self.comm.distributed:
-            raise NotImplementedError(
-                f"precise spike timing ({', '.join(names)}) is not available under MPI yet")
         timed = {g.index for g in precise if g.model.receptors}
         if not timed:
-            return
+            return   # precise sources only: no target reads offsets (MPI exchanges steps)
+        if self.comm.distributed:
+            names = sorted({g.model.name for g in precise if g.index in timed})
+            raise NotImplementedError(
+                f"precise spike timing ({', '.join(names)}) is not available under MPI yet")
         for pg in [*self.plastic_groups, *self.procedural_groups]:
             post = getattr(pg, "post_gids", None)
             if post is None:

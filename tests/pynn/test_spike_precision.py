@@ -1,12 +1,17 @@
-"""setup(spike_precision=...): the default, and the GPU's refusal of 'off_grid' (exercised
-without a GPU through the backend selection: gpu_available reports a device)."""
+"""setup(spike_precision=...): the default, and 'off_grid' where the network runs on the GPU
+(a warning; precise neurons raise), exercised without a GPU through tests/fake_cupy."""
 
 import importlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from pyNN_neurongpu.engine import backend as engine_backend
+TESTS = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -14,12 +19,6 @@ def ngpu():
     sim = importlib.import_module("pyNN.neurongpu")
     yield sim
     sim.end()
-
-
-@pytest.fixture
-def fake_gpu(monkeypatch):
-    """The backend selection sees a CUDA device (none is used: setup() must refuse first)."""
-    monkeypatch.setattr(engine_backend, "gpu_available", lambda: True)
 
 
 def test_default_is_on_grid(ngpu):
@@ -38,31 +37,67 @@ def test_off_grid_selects_the_precise_families_on_the_cpu(ngpu):
                      "poisson_source_ps"}
 
 
+GPU_SCRIPT = textwrap.dedent("""
+    import logging, sys
+    logging.basicConfig(stream=sys.stdout, level=logging.WARNING, format="LOG %(message)s")
+    import pyNN.neurongpu as sim
+    sim.setup(timestep=0.05, backend=sys.argv[1], spike_precision="off_grid")
+    print("DEVICE", sim.simulator.state.backend.device)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[0.075, 10.025]))
+    print("FAMILY", src._slice_info.group.model.name)
+    try:
+        sim.Population(1, sim.IF_curr_exp())
+    except NotImplementedError as err:
+        print("RAISED", err)
+    src.record("spikes")
+    sim.run(20.0)
+""")
+
+
+def _run_with_fake_gpu(tmp_path, backend):
+    """The script in a fresh interpreter whose CuPy is tests/fake_cupy (NumPy underneath,
+    one reported device): the backend selection picks the GPU path without a GPU."""
+    (tmp_path / "script.py").write_text(GPU_SCRIPT)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS / "fake_cupy"), str(TESTS.parent),
+                                         env.get("PYTHONPATH", "")])
+    env.pop("PYNN_NEURONGPU_BACKEND", None)
+    proc = subprocess.run([sys.executable, "script.py", backend], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
 @pytest.mark.parametrize("backend", ["gpu", "auto"])
-def test_off_grid_on_the_gpu_raises_and_keeps_the_previous_network(ngpu, fake_gpu, backend):
-    ngpu.setup(timestep=0.25, backend="cpu", verbosity="error")
-    cells = ngpu.Population(3, ngpu.IF_curr_exp())
-    with pytest.raises(NotImplementedError, match="CPU engine only.*backend='cpu'"):
-        ngpu.setup(timestep=0.1, backend=backend, spike_precision="off_grid")
-    assert ngpu.get_time_step() == 0.25
-    assert ngpu.simulator.state.spike_precision == "on_grid"
-    ngpu.run(1.0)   # the old network still runs
-    assert cells.size == 3
+def test_off_grid_on_the_gpu_warns_and_never_runs_precise_neurons_on_grid(tmp_path, backend):
+    out = _run_with_fake_gpu(tmp_path, backend)
+    assert "DEVICE gpu" in out
+    warning = [line for line in out.splitlines() if line.startswith("LOG ")]
+    assert len(warning) == 1 and "CPU engine only" in warning[0], out
+    assert "spike sources emit on the time grid" in warning[0]
+    assert "backend='cpu'" in warning[0]
+    assert "FAMILY spike_source_array\n" in out        # the on-grid source, as warned
+    assert "RAISED IF_curr_exp with setup(spike_precision='off_grid')" in out
+    # (fake_cupy runs no kernels: the exact recording on a GPU is checked by
+    # tests/pynn/test_spike_source_array.py::test_off_grid_precision_records_exact_times[gpu])
 
 
-def test_off_grid_through_the_environment_variable_raises(ngpu, fake_gpu, monkeypatch):
-    monkeypatch.setenv("PYNN_NEURONGPU_BACKEND", "gpu")
-    with pytest.raises(NotImplementedError, match="spike_precision='off_grid'"):
-        ngpu.setup(timestep=0.1, spike_precision="off_grid")
+def test_off_grid_on_the_cpu_logs_no_warning(caplog, ngpu):
+    with caplog.at_level("WARNING", logger="PyNN"):
+        ngpu.setup(timestep=0.1, backend="cpu", verbosity="error", spike_precision="off_grid")
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
-def test_engine_family_never_substitutes_on_grid_on_a_gpu(ngpu):
+def test_engine_family_on_a_gpu(ngpu):
+    """Precise neurons raise on a GPU; precise sources use their on-grid families (the
+    case setup() warns of)."""
     from pyNN_neurongpu.standardmodels.base import engine_family
-    for celltype in (ngpu.IF_curr_exp(), ngpu.SpikeSourceArray(spike_times=[1.0]),
-                     ngpu.SpikeSourcePoisson()):
+    for celltype in (ngpu.IF_curr_exp(), ngpu.IF_curr_delta()):
         assert engine_family(celltype, "on_grid", on_gpu=True) == celltype.engine_model
-        with pytest.raises(NotImplementedError):
+        with pytest.raises(NotImplementedError, match="CPU engine only"):
             engine_family(celltype, "off_grid", on_gpu=True)
+    for celltype in (ngpu.SpikeSourceArray(spike_times=[1.0]), ngpu.SpikeSourcePoisson()):
+        assert engine_family(celltype, "off_grid", on_gpu=True) == celltype.engine_model
     # no precise variant: on-grid in either mode, as in pyNN.nest
     assert engine_family(ngpu.IF_cond_exp(), "off_grid", on_gpu=True) == "iaf_cond_exp"
 

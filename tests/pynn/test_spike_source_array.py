@@ -106,7 +106,7 @@ def test_unsorted_or_nan_times_are_rejected(sim):
 
 
 def test_off_grid_precision_records_exact_times(sim):
-    sim.setup(timestep=0.05, backend="cpu", spike_precision="off_grid")  # CPU only
+    sim.setup(timestep=0.05, backend=sim.test_backend, spike_precision="off_grid")
     src = sim.Population(1, sim.SpikeSourceArray(spike_times=[0.075, 10.025, 10.04, 12.34]))
     src.record("spikes")
     sim.run(20.0)
