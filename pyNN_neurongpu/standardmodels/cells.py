@@ -15,6 +15,7 @@ IF_cond_exp = engine_cell_type(cells.IF_cond_exp, "iaf_cond_exp", __module__=__n
 IF_cond_alpha = engine_cell_type(cells.IF_cond_alpha, "iaf_cond_alpha", __module__=__name__)
 IF_cond_exp_gsfa_grr = engine_cell_type(cells.IF_cond_exp_gsfa_grr, "iaf_cond_exp_sfa_rr",
                                         __module__=__name__)
+GIF_cond_exp = engine_cell_type(cells.GIF_cond_exp, "gif_cond_exp", __module__=__name__)
 HH_cond_exp = engine_cell_type(cells.HH_cond_exp, "hh_cond_exp_traub", __module__=__name__)
 Izhikevich = engine_cell_type(cells.Izhikevich, "izhikevich", __module__=__name__)
 SpikeSourceArray = engine_cell_type(cells.SpikeSourceArray, "spike_source_array",
