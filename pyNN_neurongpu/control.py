@@ -18,11 +18,10 @@ BACKEND_OPTIONS = ("backend", "precision", "rng_seed", "integration_tolerance", 
 CONNECTIVITY = ("stored", "procedural", "auto")
 OFF_GRID_ON_GPU = (
     "setup(spike_precision='off_grid'): precise spike timing runs on the CPU engine only "
-    "for now, and this network runs on the GPU: spike sources emit on the time grid "
-    "(SpikeSourceArray times are still recorded exactly; SpikeSourcePoisson is NEST's "
-    "on-grid poisson_generator), IF_curr_exp and IF_curr_delta (NEST's _ps models) raise "
-    "NotImplementedError, other cell types spike on the grid as in pyNN.nest. Use "
-    "backend='cpu' for NEST's precise models")
+    "for now, and this network runs on the GPU, where every cell type runs on-grid: "
+    "IF_curr_exp and IF_curr_delta as iaf_psc_exp/iaf_psc_delta, not NEST's _ps models; "
+    "spike sources emit on the time grid (SpikeSourceArray times are still recorded "
+    "exactly). Use backend='cpu' for NEST's precise models")
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
@@ -59,9 +58,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         recorded at them (docs/nest-semantics.md). Other cell types spike on the grid, as
         in pyNN.nest. Off-grid runs on the CPU engine only for now: setup() with
         'off_grid' on the GPU (backend='gpu', or 'auto' where CuPy sees one) logs a
-        warning to logger "PyNN" (spike sources then emit on the grid, SpikeSourceArray
-        times still recorded exactly), and IF_curr_exp and IF_curr_delta raise
-        NotImplementedError there rather than spike on the grid. The
+        warning to logger "PyNN" and the network runs on-grid there (IF_curr_exp and
+        IF_curr_delta as NEST's on-grid models; SpikeSourceArray times still recorded
+        exactly), as PyNN's own scenarios need. The
         default stays 'on_grid', unlike pyNN.nest's 'off_grid': the GPU has no precise
         step, a script should give the same spikes on either device, and on-grid is the
         fast path; to reproduce pyNN.nest's default run, pass spike_precision='off_grid'

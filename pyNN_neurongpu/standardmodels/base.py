@@ -77,19 +77,11 @@ def engine_family(celltype, spike_precision: str, on_gpu: bool = False) -> str:
     """The engine family a population of `celltype` runs on: the precise-spike-timing
     variant (NEST's _ps model) where setup(spike_precision='off_grid') asks for it and the
     cell type has one, as pyNN.nest picks ``nest_name[spike_precision]``. On a GPU there is
-    none yet (setup() logs a warning): precise neurons raise NotImplementedError, precise
-    spike sources use their on-grid families (whose spikes act at the end of their step;
+    none yet: every family is the on-grid one there (setup() logs a warning that says so;
     SpikeSourceArray's times are still recorded exactly)."""
     precise = getattr(celltype, "precise_engine_model", None)
-    if spike_precision != "off_grid" or precise is None:
+    if spike_precision != "off_grid" or precise is None or on_gpu:
         return celltype.engine_model
-    if on_gpu:
-        if get_model(precise).spike_source:
-            return celltype.engine_model
-        raise NotImplementedError(
-            f"{type(celltype).__name__} with setup(spike_precision='off_grid') (NEST's "
-            f"{precise}) runs on the CPU engine only for now: use setup(backend='cpu', "
-            "spike_precision='off_grid'), or spike_precision='on_grid' on the GPU")
     return precise
 
 

@@ -1,5 +1,5 @@
 """setup(spike_precision=...): the default, and 'off_grid' where the network runs on the GPU
-(a warning; precise neurons raise), exercised without a GPU through tests/fake_cupy."""
+(a warning, and on-grid families), exercised without a GPU through tests/fake_cupy."""
 
 import importlib
 import os
@@ -45,10 +45,8 @@ GPU_SCRIPT = textwrap.dedent("""
     print("DEVICE", sim.simulator.state.backend.device)
     src = sim.Population(1, sim.SpikeSourceArray(spike_times=[0.075, 10.025]))
     print("FAMILY", src._slice_info.group.model.name)
-    try:
-        sim.Population(1, sim.IF_curr_exp())
-    except NotImplementedError as err:
-        print("RAISED", err)
+    cells = sim.Population(1, sim.IF_curr_exp())
+    print("FAMILY", cells._slice_info.group.model.name)
     src.record("spikes")
     sim.run(20.0)
 """)
@@ -69,15 +67,15 @@ def _run_with_fake_gpu(tmp_path, backend):
 
 
 @pytest.mark.parametrize("backend", ["gpu", "auto"])
-def test_off_grid_on_the_gpu_warns_and_never_runs_precise_neurons_on_grid(tmp_path, backend):
+def test_off_grid_on_the_gpu_warns_and_runs_on_grid(tmp_path, backend):
     out = _run_with_fake_gpu(tmp_path, backend)
     assert "DEVICE gpu" in out
     warning = [line for line in out.splitlines() if line.startswith("LOG ")]
     assert len(warning) == 1 and "CPU engine only" in warning[0], out
-    assert "spike sources emit on the time grid" in warning[0]
+    assert "every cell type runs on-grid" in warning[0]
     assert "backend='cpu'" in warning[0]
-    assert "FAMILY spike_source_array\n" in out        # the on-grid source, as warned
-    assert "RAISED IF_curr_exp with setup(spike_precision='off_grid')" in out
+    assert "FAMILY spike_source_array\n" in out        # the on-grid families, as warned
+    assert "FAMILY iaf_psc_exp\n" in out
     # (fake_cupy runs no kernels: the exact recording on a GPU is checked by
     # tests/pynn/test_spike_source_array.py::test_off_grid_precision_records_exact_times[gpu])
 
@@ -89,15 +87,12 @@ def test_off_grid_on_the_cpu_logs_no_warning(caplog, ngpu):
 
 
 def test_engine_family_on_a_gpu(ngpu):
-    """Precise neurons raise on a GPU; precise sources use their on-grid families (the
-    case setup() warns of)."""
+    """On a GPU every cell type takes its on-grid family (the case setup() warns of)."""
     from pyNN_neurongpu.standardmodels.base import engine_family
-    for celltype in (ngpu.IF_curr_exp(), ngpu.IF_curr_delta()):
-        assert engine_family(celltype, "on_grid", on_gpu=True) == celltype.engine_model
-        with pytest.raises(NotImplementedError, match="CPU engine only"):
-            engine_family(celltype, "off_grid", on_gpu=True)
-    for celltype in (ngpu.SpikeSourceArray(spike_times=[1.0]), ngpu.SpikeSourcePoisson()):
+    for celltype in (ngpu.IF_curr_exp(), ngpu.IF_curr_delta(),
+                     ngpu.SpikeSourceArray(spike_times=[1.0]), ngpu.SpikeSourcePoisson()):
         assert engine_family(celltype, "off_grid", on_gpu=True) == celltype.engine_model
+        assert engine_family(celltype, "off_grid") == celltype.precise_engine_model
     # no precise variant: on-grid in either mode, as in pyNN.nest
     assert engine_family(ngpu.IF_cond_exp(), "off_grid", on_gpu=True) == "iaf_cond_exp"
 
