@@ -4,11 +4,12 @@
 // Philox4x32-10 keyed by the projection, counter (source, purpose, draw lo, draw hi +
 // attempt), uniform_from of words 0 and 1, Lemire's product for indices, the 4-round Feistel
 // permutation with cycle-walking. The float functions (log, sqrt, cos, exp) are CUDA's, so a
-// value may differ from NumPy's in its last bit.
+// value may differ from NumPy's in its last bit (CuPy's array code uses the same ones).
 //
-// Not wired into the GPU step yet: the CPU engine delivers procedural projections, and on a
-// GPU they are stored. One thread per spike walks its source's synapses in draw order
-// (geometric skipping is sequential per source); a later version splits long rows over a warp.
+// The GPU step (engine/gpu/procedural.py) launches procedural_deliver once per projection
+// and target family in every step, after the update and before the step ends: one thread
+// per spike of the step's spike list walks its source's synapses in draw order (geometric
+// skipping is sequential per source).
 #include "neurongpu_common.cuh"
 
 #define RULE_ALL 0
@@ -29,18 +30,32 @@
 #define PURPOSE_DELAY 2u
 #define PURPOSE_PERMUTATION 3u
 
+#define OP_ADD 0
+#define OP_SUB 1
+#define OP_RSUB 2
+#define OP_MUL 3
+#define OP_DIV 4
+#define OP_RDIV 5
+#define OP_NEG 6
+#define OP_ABS 7
+#define MAX_OPS 4
+
+// Every field is 8 bytes wide, as engine/gpu/abi.py PROCEDURAL_RULE_DTYPE.
 struct ValueSpec {
-    int kind;
+    long long kind;
     double a, b, low, high;   // (low, high) / (mu, sigma) / beta in a; clip bounds
+    long long n_ops;          // scalar operations applied after the draw, in order
+    long long op[MAX_OPS];
+    double arg[MAX_OPS];
 };
 
 struct RuleArgs {
-    int kind;
-    int n_post;
+    long long kind;
+    long long n_post;
     long long n;               // out-degree (fixed_out)
-    int replace;
+    long long replace;
     double log_q;              // log1p(-p) (bernoulli)
-    unsigned int key0, key1;
+    long long key0, key1;
     double steps_per_ms;
     ValueSpec weight, delay;
 };
@@ -50,7 +65,8 @@ __device__ __forceinline__ Philox4 rule_words(const RuleArgs& r, unsigned int so
                                               unsigned int attempt)
 {
     return philox4x32_10(source, purpose, (unsigned int)ordinal,
-                         (unsigned int)(ordinal >> 32) + attempt, r.key0, r.key1);
+                         (unsigned int)(ordinal >> 32) + attempt, (unsigned int)r.key0,
+                         (unsigned int)r.key1);
 }
 
 __device__ __forceinline__ double box_muller(const Philox4& w)
@@ -59,7 +75,25 @@ __device__ __forceinline__ double box_muller(const Philox4& w)
     return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.141592653589793 * u2);
 }
 
-__device__ double rule_value(const RuleArgs& r, const ValueSpec& s, unsigned int purpose,
+__device__ double apply_ops(const ValueSpec& s, double x)
+{
+    for (int k = 0; k < s.n_ops; ++k) {
+        const double c = s.arg[k];
+        switch (s.op[k]) {
+        case OP_ADD: x = x + c; break;
+        case OP_SUB: x = x - c; break;
+        case OP_RSUB: x = c - x; break;
+        case OP_MUL: x = x * c; break;
+        case OP_DIV: x = x / c; break;
+        case OP_RDIV: x = c / x; break;
+        case OP_NEG: x = -x; break;
+        default: x = fabs(x); break;  // OP_ABS
+        }
+    }
+    return x;
+}
+
+__device__ double draw_value(const RuleArgs& r, const ValueSpec& s, unsigned int purpose,
                              unsigned int source, unsigned long long ordinal)
 {
     if (s.kind == VALUE_CONSTANT) return s.a;
@@ -86,6 +120,13 @@ __device__ double rule_value(const RuleArgs& r, const ValueSpec& s, unsigned int
     default:  // VALUE_EXPONENTIAL
         return -s.a * log(uniform_from(w.v[0], w.v[1]));
     }
+}
+
+__device__ __forceinline__ double rule_value(const RuleArgs& r, const ValueSpec& s,
+                                             unsigned int purpose, unsigned int source,
+                                             unsigned long long ordinal)
+{
+    return apply_ops(s, draw_value(r, s, purpose, source, ordinal));
 }
 
 __device__ __forceinline__ unsigned long long mix32(unsigned long long x)
@@ -118,26 +159,37 @@ __device__ __forceinline__ void add_input(real* ring, int n_slots, int n_ports, 
     atomicAdd(ring + (slot * n_ports + port) * (long long)n_local + target_local, value);
 }
 
-// spikes: `n_spikes` (source index in the projection's presynaptic cells, multiplicity);
+// The step's spike list (global ids, multiplicities, count) as the update wrote it;
+// source_of[gid]: the spiking cell's index among the projection's presynaptic cells, or -1;
 // exclude[source]: the target it may not reach, or -1 (nullptr: none); post_local[target]:
-// the target's index in the family whose ring buffer is `ring`; bits_half: the Feistel half
-// width for the largest allowed count (fixed_out without replacement).
+// the target's index in the family whose ring buffer is `ring`, or -1 where the target is
+// in another family; bits_half: the Feistel half width (fixed_out without replacement).
+// The step is clock[0] (the launch comes before the step's end advances it).
 extern "C" __global__ void procedural_deliver(
-    const int* spike_source, const int* spike_mult, int n_spikes, RuleArgs rule,
-    const int* exclude, const int* post_local, real* ring, int n_slots, int n_ports,
-    int n_local, int port, long long step, int bits_half)
+    const long long* __restrict__ clock, const int* __restrict__ spk_gid,
+    const int* __restrict__ spk_mult, const int* __restrict__ spk_count,
+    const int* __restrict__ source_of, const RuleArgs* __restrict__ rule_args,
+    const int* __restrict__ exclude, const int* __restrict__ post_local,
+    real* __restrict__ ring, const int n_slots, const int n_ports, const int n_local,
+    const int port, const int bits_half)
 {
+    const RuleArgs& rule = *rule_args;
+    const long long step = clock[0];
+    const int n_spikes = *spk_count;
     for (int s = blockIdx.x * blockDim.x + threadIdx.x; s < n_spikes;
          s += gridDim.x * blockDim.x) {
-        const unsigned int src = (unsigned int)spike_source[s];
-        const real mult = (real)spike_mult[s];
+        const int source = source_of[spk_gid[s]];
+        if (source < 0) continue;
+        const unsigned int src = (unsigned int)source;
+        const real mult = (real)spk_mult[s];
         const int ex = exclude ? exclude[src] : -1;
         const long long allowed = rule.n_post - (ex >= 0 ? 1 : 0);
         long long position = -1;
         unsigned long long ordinal = 0;
         Philox4 perm_keys;
         if (rule.kind == RULE_FIXED_OUT && !rule.replace)
-            perm_keys = philox4x32_10(src, PURPOSE_PERMUTATION, 0u, 0u, rule.key0, rule.key1);
+            perm_keys = philox4x32_10(src, PURPOSE_PERMUTATION, 0u, 0u, (unsigned int)rule.key0,
+                                      (unsigned int)rule.key1);
         for (;; ++ordinal) {
             long long target;
             if (rule.kind == RULE_ALL) {
@@ -156,7 +208,8 @@ extern "C" __global__ void procedural_deliver(
                 if ((long long)ordinal >= rule.n) break;
                 if (rule.replace) {
                     const Philox4 w = philox4x32_10(src, PURPOSE_CONNECT, (unsigned int)ordinal,
-                                                    0u, rule.key0, rule.key1);
+                                                    0u, (unsigned int)rule.key0,
+                                                    (unsigned int)rule.key1);
                     target = (long long)(((unsigned long long)w.v[0]
                                           * (unsigned long long)allowed) >> 32);
                 } else {
@@ -167,10 +220,12 @@ extern "C" __global__ void procedural_deliver(
                 }
                 if (ex >= 0 && target >= ex) ++target;
             }
+            const int local = post_local[target];
+            if (local < 0) continue;
             const double w = rule_value(rule, rule.weight, PURPOSE_WEIGHT, src, ordinal);
             const double d = rule_value(rule, rule.delay, PURPOSE_DELAY, src, ordinal);
             const int delay = (int)floor(d * rule.steps_per_ms + 0.5);
-            add_input(ring, n_slots, n_ports, n_local, port, step, post_local[target], delay,
+            add_input(ring, n_slots, n_ports, n_local, port, step, local, delay,
                       (real)w * mult);
         }
     }

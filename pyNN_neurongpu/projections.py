@@ -243,10 +243,12 @@ class Projection(common.Projection):
         # under MPI every rank stores its part of the rule's connections
         wanted = (state.connectivity in ("procedural", "auto")
                   and not self._network.comm.distributed)
-        if wanted and backend.is_gpu:
-            logger.warning("procedural connectivity is not on the GPU yet: projection %r is "
-                           "stored (the same connections)", self.label)
-        if wanted and not backend.is_gpu:
+        if wanted and backend.is_gpu and not group.deliverable_on_gpu():
+            logger.warning("procedural connectivity on the GPU cannot apply these weights or "
+                           "delays: projection %r is stored (the same connections)",
+                           self.label)
+            wanted = False
+        if wanted:
             if safe or self._size is None:
                 self._size = self._scan_rule(group, safe)
             try:

@@ -3,6 +3,7 @@ as JSON. Run by tests/engine/test_gpu_host_code.py in a subprocess, with the fak
 ``python tests/gpu_host_networks.py NAME``."""
 
 import json
+import operator
 import sys
 
 import numpy as np
@@ -64,6 +65,23 @@ def exchanged(Network, Backend):
                 "excitatory")
     net.record_spikes(nrn.group, nrn.local[:5])
     net.run(30)   # intervals end at steps 4, 8, ..., 28 and at the run's end, 30
+    return net
+
+
+def procedural(Network, Backend):
+    """Pooled AdEx neurons fed through a procedural projection with two-step delays."""
+    from pyNN_neurongpu.engine import EIF_COND_EXP, ProceduralGroup
+    from pyNN_neurongpu.engine import procedural as rules
+    net = Network(Backend("gpu", "float32", seed=5), dt=0.1)
+    src = net.add_neurons("poisson_source", 20, {"rate": 500.0})
+    nrn = net.add_neurons(EIF_COND_EXP, 50)
+    rule = rules.ConnectivityRule(
+        kind="bernoulli", n_pre=20, n_post=50, key=rules.rule_key(5, 1), p=0.2, dt=0.1,
+        weight=rules.ValueSpec(name="uniform", params={"low": 0.0, "high": 0.01},
+                               ops=[(operator.mul, 2.0)]),
+        delay=rules.ValueSpec(value=0.3))
+    net.add_procedural(ProceduralGroup(net.backend, rule, src.gids, nrn.gids, "excitatory"))
+    net.run(120)
     return net
 
 

@@ -400,7 +400,7 @@ class Network:
             pg.check_history()
 
     def _gpu_step_possible(self) -> bool:
-        if not (self.backend.is_gpu and self.use_kernels) or self.procedural_groups:
+        if not (self.backend.is_gpu and self.use_kernels):
             return False
         if self.exchange is not None and self.plastic_groups:
             # remote spikes reach plastic synapses at their own step only in the array-code

@@ -368,6 +368,12 @@ class ProceduralGroup:
             families.append((g, g.model.port_index(self.receptor)))
         self._prepared = (xp.asarray(lookup), xp.asarray(family), xp.asarray(local), families)
 
+    def deliverable_on_gpu(self) -> bool:
+        """True if the GPU step's kernel (engine/gpu/procedural.py) can regenerate these
+        synapses."""
+        from .gpu.procedural import kernel_can_deliver
+        return kernel_can_deliver(self.rule)
+
     def materialise(self, sources=None):
         """(source, target, weight, delay steps) of all synapses of `sources` (default all),
         one chunk of sources after another (generator)."""

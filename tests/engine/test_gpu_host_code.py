@@ -45,7 +45,8 @@ def count(trace, kind):
 
 @pytest.fixture(scope="module")
 def traces():
-    return {name: trace_of(name) for name in ("pipelined", "lif", "stdp", "exchanged")}
+    return {name: trace_of(name) for name in ("pipelined", "lif", "stdp", "exchanged",
+                                                 "procedural")}
 
 
 def test_pipelined_steps_deliver_beside_the_update(traces):
@@ -94,3 +95,39 @@ def test_under_mpi_chunks_end_at_every_exchange(traces):
     assert count(run["trace"], "graph_launch") == 7
     launches = [e[1] for e in run["trace"] if e[0] == "launch"]
     assert launches.count("flag_bad_state") == 8   # the state checked once per chunk
+
+
+def test_procedural_projections_are_delivered_in_the_fused_step(traces):
+    run = traces["procedural"]
+    assert not run["pipelined"]   # the regenerated synapses are delivered in the step
+    captured, _ = steps_of(run["trace"])
+    assert captured == ["update_families", "procedural_deliver",
+                        "end_step"] * 100
+    # no synapse was stored: nothing was sorted into a table
+    assert not [e for e in run["trace"] if e[0] == "launch" and e[1] == "place_synapses"]
+
+
+def test_procedural_kernel_takes_the_scalar_operations_it_knows():
+    import operator
+
+    from lazyarray import larray
+    from pyNN.random import NativeRNG, RandomDistribution
+
+    from pyNN_neurongpu.engine import procedural as rules
+    from pyNN_neurongpu.engine.gpu.procedural import kernel_can_deliver, rule_record
+
+    w = -(2.0 - larray(RandomDistribution("uniform", (0.0, 1.0), rng=NativeRNG(1))) * 3.0)
+    spec = rules.ValueSpec(name="uniform", params={"low": 0.0, "high": 1.0},
+                           ops=list(w.operations))
+
+    def rule(weight):
+        return rules.ConnectivityRule(kind="all", n_pre=3, n_post=4, key=(1, 2), dt=0.1,
+                                      weight=weight, delay=rules.ValueSpec(value=1.0))
+
+    assert kernel_can_deliver(rule(spec))
+    record = rule_record(rule(spec))[0]["weight"]
+    assert list(record["op"][:3]) == [3, 2, 6] and record["n_ops"] == 3   # mul, rsub, neg
+    assert list(record["arg"][:2]) == [3.0, 2.0]
+    odd = rules.ValueSpec(name="uniform", params={"low": 0.0, "high": 1.0},
+                          ops=[(operator.pow, 2.0)])
+    assert not kernel_can_deliver(rule(odd))

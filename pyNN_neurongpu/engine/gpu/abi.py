@@ -50,6 +50,16 @@ HISTORY_DTYPE = np.dtype([("times", _U64), ("kminus", _U64), ("count", _U64),
                           ("trace", _U64), ("last", _U64), ("evicted", _U64),
                           ("overflow", _U64), ("capacity", _I64), ("tau_minus", _F64)])
 
+# A procedural projection's rule (cuda/procedural.cu RuleArgs, ValueSpec)
+VALUE_OPS = 4
+VALUE_SPEC_DTYPE = np.dtype([("kind", _I64), ("a", _F64), ("b", _F64), ("low", _F64),
+                             ("high", _F64), ("n_ops", _I64), ("op", _I64, (VALUE_OPS,)),
+                             ("arg", _F64, (VALUE_OPS,))])
+PROCEDURAL_RULE_DTYPE = np.dtype([("kind", _I64), ("n_post", _I64), ("n", _I64),
+                                  ("replace", _I64), ("log_q", _F64), ("key0", _I64),
+                                  ("key1", _I64), ("steps_per_ms", _F64),
+                                  ("weight", VALUE_SPEC_DTYPE), ("delay", VALUE_SPEC_DTYPE)])
+
 
 def record(xp, dtype, values: dict):
     """One struct of `dtype` with `values` (missing fields 0), as a device byte array."""

@@ -28,6 +28,7 @@ from . import codegen, plastic
 from .abi import FAMILY_ARGS_DTYPE, PROP_TABLE_DTYPE, STEP_ARGS_DTYPE, records
 from .compiler import THREADS, blocks_for, c_type, compile_module, static_source
 from .families import Family, StateSampler, StimulusSet, table_arrays, table_pointers
+from .procedural import ProceduralLaunch
 from .state_check import StateCheck
 
 CHUNK_STEPS = 100
@@ -90,6 +91,7 @@ class GpuStep:
             self.tables.append((table, fam))
         self.blocks_done = xp.zeros(1, dtype=np.uint32)
         self.plastic = [plastic.PlasticLaunch(self, pg) for pg in network.plastic_groups]
+        self.procedural = [ProceduralLaunch(self, pg) for pg in network.procedural_groups]
         self.prop_tables, self.n_prop_tables = self._prop_tables()
         self._prepare_fused_update()
         self.state_check = StateCheck(self)
@@ -141,7 +143,7 @@ class GpuStep:
             return
         any_pooled = any(codegen.pooled(f.group.model) for f in self.fused)
         self.pipelined = bool(OPTIONS.pipeline and any_pooled and self.tables
-                              and not self.plastic
+                              and not self.plastic and not self.procedural
                               and min(table.min_delay for table, _ in self.tables) >= 2)
         source = codegen.fused_update_source(self._family_sources(),
                                              c_type(self.backend.float),
@@ -181,8 +183,8 @@ class GpuStep:
         when all synapses lead into one family (one table); otherwise disabled."""
         xp = self.backend.xp
         max_degree = DIRECT_MAX_DEGREE if OPTIONS.direct else 0
-        if self.net.plastic_groups:
-            max_degree = 0  # plastic kernels read every spike from the spike list
+        if self.net.plastic_groups or self.net.procedural_groups:
+            max_degree = 0  # their kernels read every spike from the spike list
         spikes = (self.spk_gid.data.ptr, self.spk_mult.data.ptr, self.spk_count.data.ptr)
         if len(self.tables) == 1 and max_degree:
             table, fam = self.tables[0]
@@ -197,9 +199,12 @@ class GpuStep:
 
     @staticmethod
     def supports(network) -> bool:
-        """True if every family of the network has a GPU kernel, and its plastic groups
-        too (see engine/gpu/plastic.py; else they run in the array-code step)."""
+        """True if every family of the network has a GPU kernel, and its plastic and
+        procedural groups too (engine/gpu/plastic.py, procedural.py; else they run in the
+        array-code step)."""
         if not plastic.supported(network):
+            return False
+        if not all(pg.deliverable_on_gpu() for pg in network.procedural_groups):
             return False
         for g in network.groups.values():
             if g.size == 0:
@@ -243,6 +248,7 @@ class GpuStep:
         out += [(f"sample:{s.rec.variable}", s.launch) for s in self.samplers]
         # plastic groups read this step's spike list before a propagation ends the step
         out += [(f"plastic:{pl.model}", pl.launch) for pl in self.plastic]
+        out += [(f"procedural:{pr.group.label}", pr.launch) for pr in self.procedural]
         if self.pipelined:  # this step's spikes are delivered beside the next update
             out.insert(0, ("deliver", GpuStep._fork_delivery))
 
@@ -397,6 +403,8 @@ class GpuStep:
             modules.append(("spike_source_array.cu", "spike_source_array_update"))
         if self.plastic:
             modules.append(("plastic_synapses.cu", "stdp_propagate"))
+        if self.procedural:
+            modules.append(("procedural.cu", "procedural_deliver"))
         for filename, name in modules:   # compiles and loads the whole module
             self.static_kernel(filename, name)
         stream.begin_capture()
