@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -44,6 +45,26 @@ from .base import (
     require_below,
     require_non_negative,
     require_positive,
+)
+from .expressions import (
+    Assign,
+    Deriv,
+    If,
+    Input,
+    Let,
+    Lit,
+    Name,
+    PerPrecision,
+    Spike,
+    XpRenderer,
+    compile_xp,
+    eq,
+    exp,
+    fmin,
+    ge,
+    gt,
+    mad,
+    select,
 )
 from .integrators import RKF45
 from .propagators import propagator_32
@@ -60,19 +81,56 @@ _LIF_COND_TOLERANCE = 1e-3
 
 
 # -- declarations ------------------------------------------------------------------------
+# The dynamics are expressions (expressions.py) over declared names: a membrane's own
+# names as they are (``v``, ``g_leak``), a receptor's as ``<receptor>.<name>`` through
+# the scope its functions receive (``r.gsyn`` is ``AMPA.gsyn``). In a right-hand side
+# the ODE components stand for the integrator's current values; ``r`` is the neuron's
+# refractory count, ``vm`` the membrane potential the currents see (``refractory``: r > 0).
+ZERO_INT = Lit(0, c="0")
+ZERO = Lit(0.0, c="(real)0")
+ONE = Lit(1.0, c="(real)1")
+
+
+class Scope:
+    """A receptor's names: ``scope.gsyn`` is ``Name("<receptor>.gsyn")``."""
+
+    def __init__(self, port: str):
+        self._port = port
+
+    def __getattr__(self, name):
+        return Name(f"{self._port}.{name}")
+
+
 @dataclass(frozen=True)
 class MembraneKind:
-    """The neuron part of a composition: parameters, state, ODE components."""
+    """The neuron part of a composition: parameters, state, ODE components, and its
+    terms: ``cap`` (the name V is capped at in the right-hand side), ``fused`` (``mad``
+    fused on the GPU), ``reciprocals`` ((name, expression, parameter), taken once a
+    step), ``currents(i_syn)`` (statements after the receptors' currents: a local
+    ``dv``, the derivatives of the components after v), ``after`` (statements after an
+    integrated step, before the inputs are taken on)."""
     name: str
     parameters: dict
     state: dict
     components: tuple          # ODE state in integration order (v first)
     units: tuple               # unit of each component
+    cap: str = "v_thresh"
+    fused: bool = False
+    reciprocals: tuple = ()
+    currents: object = None
+    after: tuple = ()
 
 
 @dataclass(frozen=True)
 class ReceptorKind:
-    """A post-synaptic response: its parameters and state per receptor (base names)."""
+    """A post-synaptic response: its parameters and state per receptor (base names) and
+    its terms, functions of its :class:`Scope` ``r``: ``derivatives(r)`` (dy/dt of its
+    components, in order), ``current(r, vm)`` ((factor, driving force) of its current),
+    ``on_input(r, x)`` (the new value of ``input_to`` given this step's input x),
+    ``exact(r)`` (current-based kinds, exact integration: the propagator's term of v
+    and the new current given x), ``derived(xp, q, p, dt)`` (values computed once per
+    parameter change; ``q(name)`` its parameters, ``p`` the family's) and
+    ``check(p, port)``."""
     name: str
     parameters: dict
     state: dict                # the PyNN state variable (gsyn or isyn)
@@ -81,6 +139,35 @@ class ReceptorKind:
     units: tuple = ()
     conductance: bool = True
     input_to: str = "gsyn"     # the state variable a spike increments
+    reciprocals: tuple = ("tau_syn",)
+    derivatives: object = None
+    current: object = None
+    on_input: object = None
+    exact: object = None
+    derived: object = None
+    check: object = None
+
+
+def _adexp_currents(i_syn):
+    vm, v_rest = Name("vm"), Name("v_rest")
+    return (
+        Let("cap", PerPrecision(EXP_ARG_CAP[np.dtype(np.float32)],
+                                EXP_ARG_CAP[np.dtype(np.float64)])),
+        Let("has_exp", gt("delta_T", ZERO_INT), ctype="bool"),
+        Let("arg", fmin((vm - Name("v_thresh")) * Name("inv_delta_T"), "cap")),
+        Let("i_spike", select("has_exp", Name("g_leak") * Name("delta_T") * exp("arg"),
+                              ZERO)),
+        Let("dv", mad(-Name("g_leak"), vm - v_rest, "i_spike") + i_syn - Name("w")
+            + Name("i_offset") + Name("i_stim")),
+        Deriv(1, mad("a_uS", vm - v_rest, -Name("w")) * Name("inv_tau_w")),
+    )
+
+
+def _lif_currents(i_syn):
+    return (
+        Let("dv", -Name("g_leak") * (Name("vm") - Name("v_rest")), const=False),
+        Assign("dv", Name("dv") + i_syn + Name("i_offset") + Name("i_stim")),
+    )
 
 
 ADEXP = MembraneKind(
@@ -103,36 +190,84 @@ ADEXP = MembraneKind(
            "w": Var(0.0, "nA", "adaptation current")},
     components=("v", "w"),
     units=("mV", "nA"),
+    cap="v_spike",
+    # AdEx: fused where the kernel takes the fast RKF45 forms (rkf45.cuh); mad<false>
+    # and the plain expression round the same
+    fused=True,
+    reciprocals=(("inv_tau_w", ONE / Name("tau_w"), "tau_w"),
+                 ("inv_delta_T", ONE / select(gt("delta_T", ZERO_INT), "delta_T", ONE),
+                  "delta_T")),
+    currents=_adexp_currents,
+    # the refractory count goes down after the step (the events set it)
+    after=(If(gt("r", ZERO_INT), (Assign("r", Lit(1, c="1"), op="-"),), braces=False),
+           Assign("refrac", Name("r"))),
 )
 
-LIF = MembraneKind("lif", parameters=dict(lif.MEMBRANE), state=dict(lif.V),
-                   components=("v",), units=("mV",))
+LIF = MembraneKind(
+    "lif", parameters=dict(lif.MEMBRANE), state=dict(lif.V), components=("v",),
+    units=("mV",), cap="v_thresh", currents=_lif_currents,
+    # threshold and reset after the integrated step
+    after=(If(gt("r", ZERO_INT),
+              (Assign("refrac", Lit(1, c="1"), op="-"), Assign("v", Name("v_reset"))),
+              (If(ge("v", "v_thresh"),
+                  (Assign("refrac", Name("ref_steps")), Assign("v", Name("v_reset")),
+                   Spike())),)),),
+)
 
 MEMBRANES = {m.name: m for m in (ADEXP, LIF)}
+
+
+def _conductance(r, vm):
+    return r.gsyn, r.e_syn - vm
+
+
+def _check_beta(p, port):
+    if np.any(p[f"{port}.tau_rise"] > p[f"{port}.tau_decay"]):
+        raise ValueError(f"{port}.tau_rise must not exceed {port}.tau_decay")
+
 
 _GSYN = {"gsyn": Var(0.0, "uS", "synaptic conductance")}
 RECEPTORS = {r.name: r for r in (
     ReceptorKind("cond_exp",
                  {"tau_syn": Var(5.0, "ms", "decay time of the conductance"),
                   "e_syn": Var(0.0, "mV", "reversal potential")},
-                 _GSYN, components=("gsyn",), units=("uS",)),
+                 _GSYN, components=("gsyn",), units=("uS",),
+                 derivatives=lambda r: (-r.gsyn * r.inv_tau_syn,),
+                 current=_conductance,
+                 on_input=lambda r, x: r.gsyn + x),
     ReceptorKind("cond_alpha",
                  {"tau_syn": Var(5.0, "ms", "time to peak of the alpha conductance"),
                   "e_syn": Var(0.0, "mV", "reversal potential")},
                  _GSYN, internal=("dgsyn",), components=("dgsyn", "gsyn"),
-                 units=("uS/ms", "uS"), input_to="dgsyn"),
+                 units=("uS/ms", "uS"), input_to="dgsyn",
+                 derivatives=lambda r: (-r.dgsyn * r.inv_tau_syn,
+                                        mad(-r.gsyn, r.inv_tau_syn, r.dgsyn)),
+                 current=_conductance,
+                 on_input=lambda r, x: r.dgsyn + x * r.g0,
+                 derived=lambda xp, q, p, dt: {"g0": math.e / q("tau_syn")}),
     ReceptorKind("cond_beta",
                  {"tau_rise": Var(0.2, "ms", "rise time of the conductance"),
                   "tau_decay": Var(1.7, "ms", "decay time of the conductance"),
                   "e_syn": Var(0.0, "mV", "reversal potential")},
                  _GSYN, internal=("dgsyn",), components=("dgsyn", "gsyn"),
-                 units=("uS/ms", "uS"), input_to="dgsyn"),
+                 units=("uS/ms", "uS"), input_to="dgsyn",
+                 reciprocals=("tau_rise", "tau_decay"),
+                 derivatives=lambda r: (-r.dgsyn * r.inv_tau_rise,
+                                        mad(-r.gsyn, r.inv_tau_decay, r.dgsyn)),
+                 current=_conductance,
+                 on_input=lambda r, x: r.dgsyn + x * r.g0,
+                 derived=lambda xp, q, p, dt: {
+                     "g0": beta_normalisation(xp, q("tau_rise"), q("tau_decay"))},
+                 check=_check_beta),
     ReceptorKind("curr_exp",
                  {"tau_syn": Var(5.0, "ms", "decay time of the current")},
                  {"isyn": Var(0.0, "nA", "synaptic current")},
-                 conductance=False, input_to="isyn"),
+                 conductance=False, input_to="isyn",
+                 exact=lambda r, x: (r.P21 * r.isyn, r.isyn * r.P11 + x),
+                 derived=lambda xp, q, p, dt: {
+                     "P11": xp.exp(-dt / q("tau_syn")),
+                     "P21": propagator_32(xp, q("tau_syn"), p["tau_m"], p["cm"], dt)}),
 )}
-
 
 def beta_normalisation(xp, tau_rise, tau_decay):
     """NEST's factor that makes a unit input give a beta conductance peaking at 1
@@ -213,6 +348,102 @@ class ComposedNeuron(NeuronModel):
             # now and then, which AdEx's step control and spike timing can amplify
             libm_sensitive=membrane is ADEXP)
 
+    # -- the dynamics as statements (rendered here to array code, by engine/gpu/composed.py
+    # to CUDA) --------------------------------------------------------------------------
+    def reciprocal_terms(self) -> list[tuple[str, object, str]]:
+        """(name, expression, parameter) of the reciprocals the right-hand side
+        multiplies by, taken once a step: a division is several instructions on a GPU,
+        and the right-hand side runs six times per RKF45 sub-step."""
+        out = [("inv_cm", ONE / Name("cm"), "cm")]
+        for port, kind in self.ports:
+            out += [(f"{port}.inv_{name}", ONE / Name(f"{port}.{name}"), f"{port}.{name}")
+                    for name in kind.reciprocals]
+        return out + list(self.membrane.reciprocals)
+
+    def rhs_statements(self) -> list:
+        """dy/dt of the ODE components (``Deriv`` rows in ``components`` order)."""
+        membrane = self.membrane
+        out = [Let("refractory", gt("r", ZERO_INT), ctype="bool"),
+               Let("vm", select("refractory", "v_reset", fmin("v", membrane.cap))),
+               Let("i_syn", Lit(0.0, c="0"), const=False)]
+        for port, kind in self.ports:
+            r = Scope(port)
+            for name, term in zip(kind.components, kind.derivatives(r)):
+                out.append(Deriv(self.components.index(f"{port}.{name}"), term))
+            g, drive = kind.current(r, Name("vm"))
+            out.append(Assign("i_syn", mad(g, drive, "i_syn")))
+        out += membrane.currents(Name("i_syn"))
+        out.append(Deriv(0, select("refractory", ZERO, Name("dv") * Name("inv_cm"))))
+        return out
+
+    def input_statements(self) -> list:
+        """This step's inputs taken on (integrated families, after the step)."""
+        return [Assign(f"{port}.{kind.input_to}",
+                       kind.on_input(Scope(port), Input(port, k)))
+                for k, (port, kind) in enumerate(self.ports)]
+
+    def end_statements(self) -> list:
+        """After an integrated step (the components stored back): the membrane's
+        bookkeeping, the inputs, the injected current that arrived."""
+        return [*self.membrane.after, *self.input_statements(),
+                Assign("i_stim", Name("stim_now"))]
+
+    def exact_statements(self) -> list:
+        """The whole step of an exactly integrated family (LIF, current receptors)."""
+        terms = [(port, kind.exact(Scope(port), Input(port, k)))
+                 for k, (port, kind) in enumerate(self.ports)]
+        v, v_rel = Name("v"), Name("v_rel")
+        free = [Let("v_rel", (v - Name("v_rest")) * Name("P22")
+                    + (Name("i_offset") + Name("i_stim")) * Name("P20"), const=False)]
+        free += [Assign("v_rel", v_rel + term) for _, (term, _) in terms]
+        free.append(Assign("v", v_rel + Name("v_rest")))
+        return [
+            If(eq("refrac", ZERO_INT), tuple(free), (Assign("refrac", Lit(1, c="1"), op="-"),)),
+            *[Assign(f"{port}.isyn", new) for port, (_, new) in terms],
+            If(ge("v", "v_thresh"), (Assign("refrac", Name("ref_steps")),
+                                     Assign("v", Name("v_reset")), Spike())),
+            Assign("i_stim", Name("stim_now")),
+        ]
+
+    # -- the array code rendered from them ----------------------------------------------
+    def _xp_state(self, name: str) -> str:
+        if name == "r":
+            return 'a["refrac"]'
+        if name == "stim_now":
+            return "stim_now"
+        if name in self.state or name in self.internal:
+            return f"s[{name!r}]"
+        return f"a[{name!r}]"
+
+    @cached_property
+    def _xp_rhs(self):
+        rows = {c: k for k, c in enumerate(self.components)}
+
+        def resolve(name):
+            if name in rows:
+                return f"y[{rows[name]}]"
+            return 'a["refrac"]' if name == "r" else f"a[{name!r}]"
+        body = XpRenderer(resolve).lines(self.rhs_statements())
+        return compile_xp("rhs", "xp, y, a", body,
+                          prologue=["f = xp.empty_like(y)",
+                                    "real32 = y.dtype == np.float32"],
+                          epilogue=["return f"], errstate=True)
+
+    @cached_property
+    def _xp_reciprocals(self):
+        renderer = XpRenderer(lambda name: f"a[{name!r}]")
+        body = [f"r[{name!r}] = {renderer.expr(e)}"
+                for name, e, _ in self.reciprocal_terms()]
+        return compile_xp("reciprocals", "xp, a", body, prologue=["r = {}"],
+                          epilogue=["return r"])
+
+    @cached_property
+    def _xp_end(self):
+        statements = self.exact_statements() if self.exact else self.end_statements()
+        body = XpRenderer(self._xp_state).lines(statements)
+        return compile_xp("end", "xp, s, a, inputs, stim_now", body,
+                          prologue=["spiked = None"], epilogue=["return spiked"])
+
     # -- checks and derived quantities ----------------------------------------------
     def check_state(self, s):
         if self.membrane is ADEXP:  # NEST's aeif_*: "Conductances must not be negative."
@@ -227,9 +458,8 @@ class ComposedNeuron(NeuronModel):
         for port, kind in self.ports:
             require_positive(p, *[f"{port}.{k}" for k in kind.parameters
                                   if k.startswith("tau")])
-            if kind.name == "cond_beta" and np.any(p[f"{port}.tau_rise"]
-                                                   > p[f"{port}.tau_decay"]):
-                raise ValueError(f"{port}.tau_rise must not exceed {port}.tau_decay")
+            if kind.check is not None:
+                kind.check(p, port)
         if self.membrane is ADEXP:
             require_positive(p, "tau_w", "integration_tolerance")
             require_non_negative(p, "delta_T")
@@ -249,22 +479,16 @@ class ComposedNeuron(NeuronModel):
             p22 = xp.exp(-dt / p["tau_m"])
             d["P22"] = p22
             d["P20"] = p["tau_m"] / p["cm"] * (1.0 - p22)
-            for port, _ in self.ports:
-                tau = p[f"{port}.tau_syn"]
-                d[f"{port}.P11"] = xp.exp(-dt / tau)
-                d[f"{port}.P21"] = propagator_32(xp, tau, p["tau_m"], p["cm"], dt)
-            return d
-        d["g_leak"] = p["cm"] / p["tau_m"]
-        if self.membrane is ADEXP:
-            d["ref_init"] = xp.where(ref_steps > 0, ref_steps + 1, 0).astype(np.int32)
-            d["v_peak"] = xp.where(p["delta_T"] > 0, p["v_spike"], p["v_thresh"])
-            d["a_uS"] = p["a"] * 1e-3
+        else:
+            d["g_leak"] = p["cm"] / p["tau_m"]
+            if self.membrane is ADEXP:
+                d["ref_init"] = xp.where(ref_steps > 0, ref_steps + 1, 0).astype(np.int32)
+                d["v_peak"] = xp.where(p["delta_T"] > 0, p["v_spike"], p["v_thresh"])
+                d["a_uS"] = p["a"] * 1e-3
         for port, kind in self.ports:
-            if kind.name == "cond_alpha":
-                d[f"{port}.g0"] = math.e / p[f"{port}.tau_syn"]
-            elif kind.name == "cond_beta":
-                d[f"{port}.g0"] = beta_normalisation(xp, p[f"{port}.tau_rise"],
-                                                     p[f"{port}.tau_decay"])
+            if kind.derived is not None:
+                values = kind.derived(xp, lambda name, port=port: p[f"{port}.{name}"], p, dt)
+                d.update({f"{port}.{k}": v for k, v in values.items()})
         return d
 
     # -- reference update ---------------------------------------------------------------
@@ -275,62 +499,19 @@ class ComposedNeuron(NeuronModel):
         return RKF45([_LIF_COND_TOLERANCE * s for s in scales])
 
     def reciprocals(self, xp, a) -> dict:
-        """The reciprocals the right-hand side multiplies by, taken once a step (the
-        CUDA fragment divides the same way): a division is several instructions on a
-        GPU, and the right-hand side runs six times per RKF45 sub-step."""
-        r = {"inv_cm": 1.0 / a["cm"]}
-        for port, kind in self.ports:
-            names = ("tau_rise", "tau_decay") if kind.name == "cond_beta" else ("tau_syn",)
-            for name in names:
-                r[f"{port}.inv_{name}"] = 1.0 / a[f"{port}.{name}"]
-        if self.membrane is ADEXP:
-            r["inv_tau_w"] = 1.0 / a["tau_w"]
-            r["inv_delta_T"] = 1.0 / xp.where(a["delta_T"] > 0, a["delta_T"], 1.0)
-        return r
+        """The values of :meth:`reciprocal_terms`."""
+        return self._xp_reciprocals(xp, a)
 
     def rhs(self, xp, y, a):
         """dy/dt of the ODE components (rows of y, in ``components`` order)."""
-        refractory = a["refractory"]
-        adexp = self.membrane is ADEXP
-        cap = a["v_spike"] if adexp else a["v_thresh"]
-        v = xp.where(refractory, a["v_reset"], xp.minimum(y[0], cap))
-        f = xp.empty_like(y)
-        i_syn = 0.0
-        row = len(self.membrane.components)
-        for port, kind in self.ports:
-            if kind.name == "cond_exp":
-                f[row] = -y[row] * a[f"{port}.inv_tau_syn"]
-                g = y[row]
-            else:
-                rise, decay = ((f"{port}.inv_tau_syn", f"{port}.inv_tau_syn")
-                               if kind.name == "cond_alpha"
-                               else (f"{port}.inv_tau_rise", f"{port}.inv_tau_decay"))
-                f[row] = -y[row] * a[rise]
-                f[row + 1] = y[row] - y[row + 1] * a[decay]
-                g = y[row + 1]
-            i_syn = i_syn + g * (a[f"{port}.e_syn"] - v)
-            row += len(kind.components)
-        dv = -a["g_leak"] * (v - a["v_rest"])
-        if adexp:
-            delta_t = a["delta_T"]
-            has_exp = delta_t > 0
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                arg = xp.minimum((v - a["v_thresh"]) * a["inv_delta_T"],
-                                 EXP_ARG_CAP[np.dtype(y.dtype)])
-                i_spike = xp.where(has_exp, a["g_leak"] * delta_t * xp.exp(arg), 0.0)
-            dv = dv + i_spike + i_syn - y[1] + a["i_offset"] + a["i_stim"]
-            f[1] = (a["a_uS"] * (v - a["v_rest"]) - y[1]) * a["inv_tau_w"]
-        else:
-            dv = dv + i_syn + a["i_offset"] + a["i_stim"]
-        f[0] = xp.where(refractory, 0.0, dv * a["inv_cm"])
-        return f
+        return self._xp_rhs(xp, y, a)
 
     def _args(self, ctx):
         a = dict(ctx.params)
         a.update(ctx.derived)
         a.update(self.reciprocals(ctx.xp, a))
         a["i_stim"] = ctx.state["i_stim"]
-        a["refractory"] = ctx.state["refrac"] > 0
+        a["refrac"] = ctx.state["refrac"]
         return a
 
     def _adexp_event(self, xp):
@@ -342,23 +523,15 @@ class ComposedNeuron(NeuronModel):
             Y[1] = xp.where(spike, Y[1] + A["b"], Y[1])
             A["refrac"] = xp.where(spike, A["ref_init"], r)
             A["n_spikes"] = A["n_spikes"] + spike
-            A["refractory"] = A["refrac"] > 0
             return spike
         return event
 
-    def _add_inputs(self, ctx):
-        s = ctx.state
-        for k, (port, kind) in enumerate(self.ports):
-            name = f"{port}.{kind.input_to}"
-            if kind.input_to == "dgsyn":
-                s[name] = s[name] + ctx.inputs[k] * ctx.derived[f"{port}.g0"]
-            else:
-                s[name] = s[name] + ctx.inputs[k]
-
     def update(self, ctx: StepContext):
-        if self.exact:
-            return self._update_exact(ctx)
         xp, s = ctx.xp, ctx.state
+        if self.exact:
+            a = dict(ctx.params)
+            a.update(ctx.derived)
+            return self._xp_end(xp, s, a, ctx.inputs, ctx.i_stim)
         a = self._args(ctx)
         y = xp.stack([s[name] for name in self.components])
         rhs = lambda yy, aa: self.rhs(xp, yy, aa)  # noqa: E731
@@ -369,41 +542,12 @@ class ComposedNeuron(NeuronModel):
                 xp, rhs, y, s["h_int"], ctx.dt, a, h_init=ADEXP_FIRST_SUBSTEP,
                 event=self._adexp_event(xp), carry=("refrac", "n_spikes"),
                 tolerance=ctx.params["integration_tolerance"])
-            for k, name in enumerate(self.components):
-                s[name] = y[k]
-            s["refrac"] = xp.where(a["refrac"] > 0, a["refrac"] - 1, a["refrac"])
-            self._add_inputs(ctx)
-            s["i_stim"] = ctx.i_stim
-            return a["n_spikes"]
-        y, s["h_int"] = self.integrator().integrate(xp, rhs, y, s["h_int"], ctx.dt, a)
+        else:
+            y, s["h_int"] = self.integrator().integrate(xp, rhs, y, s["h_int"], ctx.dt, a)
         for k, name in enumerate(self.components):
             s[name] = y[k]
-        p = ctx.params
-        refractory = s["refrac"] > 0
-        spiked = ~refractory & (s["v"] >= p["v_thresh"])
-        s["refrac"] = xp.where(refractory, s["refrac"] - 1,
-                               xp.where(spiked, ctx.derived["ref_steps"], s["refrac"]))
-        s["v"] = xp.where(refractory | spiked, p["v_reset"], s["v"])
-        self._add_inputs(ctx)
-        s["i_stim"] = ctx.i_stim
-        return spiked
-
-    def _update_exact(self, ctx):
-        xp, p, d, s = ctx.xp, ctx.params, ctx.derived, ctx.state
-        free = s["refrac"] == 0
-        v_rel = (s["v"] - p["v_rest"]) * d["P22"] + (p["i_offset"] + s["i_stim"]) * d["P20"]
-        for port, _ in self.ports:
-            v_rel = v_rel + d[f"{port}.P21"] * s[f"{port}.isyn"]
-        s["v"] = xp.where(free, v_rel + p["v_rest"], s["v"])
-        s["refrac"] = xp.where(free, s["refrac"], s["refrac"] - 1)
-        for k, (port, _) in enumerate(self.ports):
-            name = f"{port}.isyn"
-            s[name] = s[name] * d[f"{port}.P11"] + ctx.inputs[k]
-        spiked = s["v"] >= p["v_thresh"]
-        s["refrac"] = xp.where(spiked, d["ref_steps"], s["refrac"])
-        s["v"] = xp.where(spiked, p["v_reset"], s["v"])
-        s["i_stim"] = ctx.i_stim
-        return spiked
+        spiked = self._xp_end(xp, s, a, ctx.inputs, ctx.i_stim)
+        return a["n_spikes"] if self.membrane is ADEXP else spiked
 
 
 def composed_family(membrane: str, receptors) -> str:
