@@ -1,15 +1,32 @@
 """Build hooks: ship pynn_neurongpu.pth (the ``pyNN.neurongpu`` import alias) at the top
 of site-packages, in regular and editable installs, and the CUDA sources of cuda/ inside
-the package."""
+the package, with cubins of its static modules compiled ahead where nvcc is present."""
 
 import glob
 import os
 import shutil
+from pathlib import Path
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ALIAS_PTH = "pynn_neurongpu.pth"
+
+
+def build_cubins(target):
+    """Compile the static CUDA modules ahead where nvcc is present (tools/build_cubins.py;
+    PYNN_NEURONGPU_AHEAD=0 skips it); the engine compiles with NVRTC what is missing."""
+    if os.environ.get("PYNN_NEURONGPU_AHEAD", "1") == "0" or shutil.which("nvcc") is None:
+        return
+    import importlib.util
+    try:
+        spec = importlib.util.spec_from_file_location("_build_cubins", os.path.join(
+            "tools", "build_cubins.py"))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.build(Path(target))
+    except Exception as error:  # noqa: BLE001 - an install never fails for want of cubins
+        print(f"cubins not built ahead ({error}); NVRTC compiles them at first use")
 
 
 class BuildPyWithAlias(build_py):
@@ -22,6 +39,7 @@ class BuildPyWithAlias(build_py):
         for source in sources:
             self.copy_file(source, os.path.join(target, os.path.basename(source)),
                            preserve_mode=False)
+        build_cubins(os.path.join(target, "cubin"))
 
     def get_outputs(self, include_bytecode=True):
         return super().get_outputs(include_bytecode) + [os.path.join(self.build_lib, ALIAS_PTH)]

@@ -124,9 +124,10 @@ def main():
     t1 = time.perf_counter()
     sim.run(args.time)
     t2 = time.perf_counter()
-    print(f"{args.model} network, {args.n} neurons: build {t1 - t0:.2f} s, "
-          f"{args.time:g} ms in {t2 - t1:.2f} s; rates E {mean_rate([exc], args.time):.2f} Hz, "
-          f"I {mean_rate([inh], args.time):.2f} Hz")
+    print(f"{args.model} network, {args.n} neurons: time to first step {t1 - t0:.2f} s "
+          f"(setup, construction, finalisation, compilation), then {args.time:g} ms in "
+          f"{t2 - t1:.2f} s, RTF {(t2 - t1) / (args.time / 1000.0):.3f}; "
+          f"rates E {mean_rate([exc], args.time):.2f} Hz, I {mean_rate([inh], args.time):.2f} Hz")
     sim.end()
 
 

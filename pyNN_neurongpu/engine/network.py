@@ -370,6 +370,9 @@ class Network:
                     rec.sample(self.step)
                 rec.flush()
             return
+        if self.backend.is_gpu:   # compile in worker threads while the tables are built
+            from .gpu import prefetch_modules
+            prefetch_modules(self)
         self._finalise()
         memory.check_recording(self.backend, sum(
             rec.local.size * (n_steps // rec.interval + 1) for rec in self.state_recorders))

@@ -4,6 +4,6 @@ CUDA graphs (step.py); device views of the network (families.py), kernel generat
 synapse groups (plastic.py) and table construction (construction.py). Imported only when
 a network runs on a GPU; CuPy is imported inside."""
 
-from .step import GpuStep
+from .step import GpuStep, prefetch_modules
 
-__all__ = ["GpuStep"]
+__all__ = ["GpuStep", "prefetch_modules"]

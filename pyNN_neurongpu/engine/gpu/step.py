@@ -26,7 +26,15 @@ from ..options import OPTIONS
 from ..stimuli import block_currents
 from . import codegen, plastic
 from .abi import FAMILY_ARGS_DTYPE, PROP_TABLE_DTYPE, STEP_ARGS_DTYPE, records
-from .compiler import THREADS, blocks_for, c_type, compile_module, static_source
+from .compiler import (
+    THREADS,
+    blocks_for,
+    c_type,
+    compile_module,
+    prefetch,
+    static_modules,
+    static_source,
+)
 from .families import Family, StateSampler, StimulusSet, table_arrays, table_pointers
 from .procedural import ProceduralLaunch
 from .state_check import StateCheck
@@ -43,6 +51,28 @@ def fused_max_registers(any_pooled: bool) -> int:
     if OPTIONS.fused_max_registers >= 0:
         return OPTIONS.fused_max_registers
     return 80 if any_pooled else 64
+
+
+def prefetch_modules(network) -> None:
+    """Start compiling, in worker threads, the static modules the network's next run
+    needs: the connectivity's finalisation (on the GPU) and the GPU step's."""
+    names = []
+    if network._tables is None and network.synapse_groups:
+        names.append("construction.cu")
+    groups = [g for g in network.groups.values() if g.size]
+    any_pooled = False
+    if network._gpu_step_possible():
+        names += ["delivery.cu", "numerics.cu"]
+        if any(g.model.kernel_kind == "schedule" for g in groups):
+            names.append("spike_source_array.cu")
+        if network.plastic_groups:
+            names.append("plastic_synapses.cu")
+        any_pooled = any(g.model.kernel_kind != "schedule" and codegen.pooled(g.model)
+                         for g in groups)
+    modules = static_modules(c_type(network.backend.float), names)
+    # the register-limited delivery module serves pipelined runs only (pooled families)
+    prefetch([(source, registers) for source, registers in modules
+              if registers in (0, OPTIONS.deliver_registers) and (registers == 0 or any_pooled)])
 
 
 class GpuStep:

@@ -7,8 +7,12 @@ chunking, draining) then runs for real, so CI catches an error in it without a G
 simulated results are meaningless: no kernel computes anything.
 """
 
+import atexit
 import hashlib
+import os
+import shutil
 import sys
+import tempfile
 import types
 
 import numpy as _np
@@ -16,6 +20,10 @@ import numpy as _np
 TRACE = []      # ("launch", kernel, grid, block, argument signatures, captured) and others
 SOURCES = {}    # digest -> (source, options) of every compiled module
 _capturing = [False]
+# a fresh kernel cache per process, so that every module compiles (and is recorded) once
+if "PYNN_NEURONGPU_KERNEL_CACHE" not in os.environ:
+    os.environ["PYNN_NEURONGPU_KERNEL_CACHE"] = tempfile.mkdtemp(prefix="fake_cupy_")
+    atexit.register(shutil.rmtree, os.environ["PYNN_NEURONGPU_KERNEL_CACHE"], True)
 
 
 class _Data:
@@ -104,12 +112,24 @@ class _Kernel:
                       tuple(signature(a) for a in args), _capturing[0]))
 
 
+def _record_compile(code, options):
+    digest = hashlib.sha1((code + repr(tuple(options))).encode()).hexdigest()[:12]
+    SOURCES[digest] = (code, tuple(options))
+    TRACE.append(("compile", digest))
+    return digest
+
+
 class RawModule:
-    def __init__(self, code=None, options=(), **kwargs):
+    """Compiles `code` (recorded), or loads the file at `path`: a "cubin" of the fake
+    NVRTC below holds the source text."""
+
+    def __init__(self, code=None, options=(), path=None, **kwargs):
+        if path is not None:
+            self.code = open(path, "rb").read().decode("latin-1")
+            TRACE.append(("load", path))
+            return
         self.code = code or ""
-        digest = hashlib.sha1((self.code + repr(tuple(options))).encode()).hexdigest()[:12]
-        SOURCES[digest] = (self.code, tuple(options))
-        TRACE.append(("compile", digest))
+        _record_compile(self.code, options)
 
     def get_function(self, name):
         if name not in self.code:
@@ -189,6 +209,21 @@ cuda.runtime = types.SimpleNamespace(
     deviceSynchronize=lambda: None)
 cuda.driver = types.SimpleNamespace(occupancyMaxActiveBlocksPerMultiprocessor=lambda *a: 3)
 sys.modules["cupy.cuda"] = cuda
+
+
+class _Program:
+    def __init__(self, source):
+        self.source = source
+
+
+nvrtc = types.ModuleType("cupy.cuda.nvrtc")
+nvrtc.getVersion = lambda: (13, 0)
+nvrtc.createProgram = lambda source, name, headers, include_names: _Program(source)
+nvrtc.compileProgram = lambda program, options: _record_compile(program.source, options)
+nvrtc.getCUBIN = lambda program: program.source.encode("latin-1")
+nvrtc.destroyProgram = lambda program: None
+cuda.nvrtc = nvrtc
+sys.modules["cupy.cuda.nvrtc"] = nvrtc
 
 random = types.ModuleType("cupy.random")
 
