@@ -64,10 +64,10 @@ def gpu_memory_used() -> float | None:
         return None
 
 
-def run_worker(script: str, config: dict, timeout: float) -> dict:
-    """Run `script --worker CONFIG` in a fresh process; its result, or the config with an
-    'error' entry."""
-    cmd = [sys.executable, script, "--worker", json.dumps(config)]
+def run_worker(script: str, config: dict, timeout: float, launcher=()) -> dict:
+    """Run `script --worker CONFIG` in a fresh process (behind `launcher`, e.g.
+    ``mpiexec -n 4``); its result, or the config with an 'error' entry."""
+    cmd = [*launcher, sys.executable, script, "--worker", json.dumps(config)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as err:
@@ -78,6 +78,19 @@ def run_worker(script: str, config: dict, timeout: float) -> dict:
         if line.startswith("RESULT "):
             return json.loads(line[7:])
     return dict(config, error=(proc.stderr or proc.stdout).strip().splitlines()[-1:])
+
+
+def spike_count(populations, gather: bool = True) -> int:
+    """The number of spikes recorded from `populations` (with `gather=False`, from the
+    cells this MPI rank records)."""
+    total = 0
+    for p in populations:
+        trains = p.get_data("spikes", gather=gather).segments[0].spiketrains
+        if getattr(trains, "_spike_time_array", None) is not None:
+            total += len(trains.multiplexed[1])   # no SpikeTrain object per neuron
+        else:
+            total += sum(len(st) for st in trains)
+    return total
 
 
 def write_results(path, payload: dict, label: str | None = None) -> None:
