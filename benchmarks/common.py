@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -64,20 +65,37 @@ def gpu_memory_used() -> float | None:
         return None
 
 
-def run_worker(script: str, config: dict, timeout: float) -> dict:
-    """Run `script --worker CONFIG` in a fresh process; its result, or the config with an
-    'error' entry."""
-    cmd = [sys.executable, script, "--worker", json.dumps(config)]
+def run_worker(script: str, config: dict, timeout: float, launcher=()) -> dict:
+    """Run `script --worker CONFIG` in a fresh process (behind `launcher`, e.g.
+    ``mpiexec -n 4``); its result, or the config with an 'error' entry."""
+    cmd = [*launcher, sys.executable, script, "--worker", json.dumps(config)]
+    # its own process group: a timeout ends the launcher's ranks too
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as err:
-        tail = err.stderr.decode() if isinstance(err.stderr, bytes) else (err.stderr or "")
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, stderr = proc.communicate()
         return dict(config, error=f"timed out after {timeout:.0f} s",
-                    log=tail.strip().splitlines()[-5:])
-    for line in reversed(proc.stdout.splitlines()):
+                    log=(stderr or "").strip().splitlines()[-5:])
+    for line in reversed(stdout.splitlines()):
         if line.startswith("RESULT "):
             return json.loads(line[7:])
-    return dict(config, error=(proc.stderr or proc.stdout).strip().splitlines()[-1:])
+    return dict(config, error=(stderr or stdout).strip().splitlines()[-1:])
+
+
+def spike_count(populations, gather: bool = True) -> int:
+    """The number of spikes recorded from `populations` (with `gather=False`, from the
+    cells this MPI rank records)."""
+    total = 0
+    for p in populations:
+        trains = p.get_data("spikes", gather=gather).segments[0].spiketrains
+        if getattr(trains, "_spike_time_array", None) is not None:
+            total += len(trains.multiplexed[1])   # no SpikeTrain object per neuron
+        else:
+            total += sum(len(st) for st in trains)
+    return total
 
 
 def write_results(path, payload: dict, label: str | None = None) -> None:

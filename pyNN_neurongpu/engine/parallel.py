@@ -26,6 +26,9 @@ mpi4py, imported only where the process was started by an MPI launcher.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -98,6 +101,31 @@ class MPICommunicator(Communicator):
 
 def launched_by_mpi() -> bool:
     return any(v in os.environ for v in _LAUNCHER_VARIABLES)
+
+
+def launcher(pass_env=()) -> list[str] | None:
+    """The command prefix that starts MPI ranks: ``mpiexec`` (or ``mpirun``) next to this
+    Python or on PATH; for Open MPI with ``--oversubscribe`` (more ranks than cores),
+    ``--allow-run-as-root`` when run as root, and ``-x NAME`` for each variable of
+    `pass_env` that is set. None without mpi4py or a launcher."""
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return None
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    exe = shutil.which("mpiexec", path=path) or shutil.which("mpirun", path=path)
+    if exe is None:
+        return None
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
+    if "Open MPI" not in version and "OpenRTE" not in version:
+        return [exe]
+    flags = ["--oversubscribe"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        flags.append("--allow-run-as-root")
+    for name in pass_env:
+        if name in os.environ:
+            flags += ["-x", name]
+    return [exe, *flags]
 
 
 _DEFAULT = None

@@ -6,7 +6,6 @@ from PyPI); they are skipped where either is missing.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -91,21 +90,7 @@ def test_one_process_is_one_rank():
 
 
 # -- under mpiexec -----------------------------------------------------------------------
-def _mpiexec():
-    try:
-        import mpi4py  # noqa: F401
-    except ImportError:
-        return None
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    exe = shutil.which("mpiexec", path=path) or shutil.which("mpirun", path=path)
-    if exe is None:
-        return None
-    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
-    flags = ["--oversubscribe"] if ("Open MPI" in version or "OpenRTE" in version) else []
-    return [exe, *flags]
-
-
-MPIEXEC = _mpiexec()
+MPIEXEC = parallel.launcher()
 needs_mpi = pytest.mark.skipif(MPIEXEC is None, reason="needs mpi4py and mpiexec "
                                "(pip install '.[mpi]')")
 

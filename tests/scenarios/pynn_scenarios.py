@@ -104,8 +104,14 @@ def _download() -> Path:
         try:
             top.rename(target)   # atomic: a parallel run sees all or nothing
         except OSError:
-            if _cached() is None:
-                raise
+            # the target may hold only what example_file() put there: add the scenarios
+            scenarios = target / SCENARIO_SUBDIR
+            scenarios.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                (top / SCENARIO_SUBDIR).rename(scenarios)
+            except OSError:
+                if _cached() is None:
+                    raise
     found = _cached()
     if found is None:
         raise SourceUnavailable(f"extracted PyNN {PYNN_VERSION} sdist has no scenarios")
