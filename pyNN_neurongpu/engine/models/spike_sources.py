@@ -24,6 +24,7 @@ import numpy as np
 from .base import NeuronModel, StepContext, Var, register
 
 _EPS = 1e-9          # tolerance, in steps, of times that should lie on the grid
+_BELOW_ONE = 1.0 - np.finfo(np.float64).eps   # keeps an offset below dt
 _WINDOW = {
     "start": Var(0.0, "ms", "start of activity"),
     "duration": Var(1e10, "ms", "duration of activity"),
@@ -316,19 +317,23 @@ class SpikeSourceArrayPsModel(SpikeSourceArrayModel):
     step, so precise targets receive it at its exact time (on-grid targets in that
     step, as before)."""
     name = "spike_source_array_ps"
-    kernel_kind = None   # the CPU reference engine only, for now
+    kernel_kind = None   # array code (the reference step; on a GPU, on the device)
     precise = True
 
     def prepare_run(self, backend, group, first_step):
         extra = super().prepare_run(backend, group, first_step)
-        extra["offsets"] = _offsets_of(extra["times"], extra["steps"], group.dt)
+        extra["offsets"] = backend.asarray(_offsets_of(extra["times"], extra["steps"],
+                                                       group.dt))
         return extra
 
     def update(self, ctx: StepContext):
-        extra = ctx.extra
+        xp, extra = ctx.xp, ctx.extra
         lo, hi = np.searchsorted(extra["steps"], [ctx.step, ctx.step + 1])
-        local = extra["local_host"][lo:hi]
-        counts = np.bincount(local, minlength=extra["size"]).astype(np.int32)
+        local = extra["local"][lo:hi]
+        if hi == lo:
+            counts = xp.zeros(extra["size"], dtype=np.int32)
+        else:
+            counts = xp.bincount(local, minlength=extra["size"]).astype(np.int32)
         return counts, local, extra["offsets"][lo:hi]
 
 
@@ -337,11 +342,13 @@ class PoissonSourcePsModel(PoissonSourceModel):
     """Poisson process with precise spike times (NEST's ``poisson_generator_ps``,
     setup(spike_precision="off_grid")). Spikes fall anywhere in the continuous window
     ``start < t <= start + duration`` (NEST's active period, without pyNN.nest's 1 ms
-    origin and parrot relay): a step draws a Poisson count with mean rate times the
-    part of the step inside the window, and places the spikes uniformly in that part,
-    which is the Poisson process restricted to the step."""
+    origin and parrot relay): in each step the spikes are the arrivals of exponential
+    intervals (mean 1/rate) from the start of the step's part inside the window, which is
+    the Poisson process restricted to that part. The intervals come from counter-based
+    numbers (engine/counter_rng.py), so a CPU and a GPU run of one seed emit the same
+    times."""
     name = "poisson_source_ps"
-    kernel_kind = None   # the CPU reference engine only, for now
+    kernel_kind = None   # array code (the reference step; on a GPU, on the device)
     precise = True
 
     def prepare(self, xp, p, dt):
@@ -350,14 +357,27 @@ class PoissonSourcePsModel(PoissonSourceModel):
                 "t_stop": start + p["duration"].astype(np.float64)}
 
     def update(self, ctx: StepContext):
-        d, h, rng = ctx.derived, ctx.dt, ctx.rng
+        xp, d, h = ctx.xp, ctx.derived, ctx.dt
         t0, t1 = ctx.step * h, (ctx.step + 1) * h
-        lo = np.maximum(d["t_start"], t0)
-        hi = np.minimum(d["t_stop"], t1)
-        span = np.maximum(hi - lo, 0.0)
-        counts = np.asarray(rng.poisson(d["rate"] * span / 1000.0)).astype(np.int32)
-        local = np.repeat(np.arange(counts.shape[0]), counts)
-        u = np.asarray(rng.uniform(local.shape[0]))
-        # a time in (lo, hi]: offset = t1 - t in [t1 - hi, t1 - lo)
-        offset = (t1 - hi[local]) + u * span[local]
-        return counts, local, offset
+        lo = xp.maximum(d["t_start"], t0)
+        hi = xp.minimum(d["t_stop"], t1)
+        span = xp.maximum(hi - lo, 0.0)
+        rate = d["rate"] / 1000.0   # 1/ms
+        counts = xp.zeros(span.shape[0], dtype=np.int32)
+        live = xp.nonzero((span > 0) & (rate > 0))[0]
+        elapsed = xp.zeros(live.shape[0])
+        local, offset = [live[:0]], [elapsed[:0]]
+        draw = 0
+        # exponential intervals from the part's start, counter-based (CPU = GPU): the
+        # arrivals inside (lo, hi] are the Poisson process there
+        while live.shape[0]:
+            u = ctx.counter.uniform(ctx.step, ctx.gids[live], draw)
+            elapsed = elapsed - xp.log(u) / rate[live]
+            inside = elapsed <= span[live]
+            live, elapsed = live[inside], elapsed[inside]
+            counts[live] += 1
+            local.append(live)
+            # a time in (lo, hi]: offset = t1 - t in [t1 - hi, t1 - lo)
+            offset.append(xp.minimum(t1 - (lo[live] + elapsed), h * _BELOW_ONE))
+            draw += 1
+        return counts, xp.concatenate(local), xp.concatenate(offset)
