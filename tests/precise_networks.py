@@ -75,9 +75,23 @@ def all_networks(sim, backend):
         "delta": lif_off_grid(sim, backend, sim.IF_curr_delta, 6.0),
         "poisson": poisson_off_grid(sim, backend),
         "gif": gif(sim, backend),
+        "inh_gamma": inh_gamma(sim, backend, n=10, time=300.0),
     }
 
 
 if __name__ == "__main__":
     import pyNN.neurongpu as sim
     print("RESULT " + json.dumps(all_networks(sim, sys.argv[1])))
+
+
+def inh_gamma(sim, backend, n=50, time=2000.0):
+    """SpikeSourceInhGamma with two time bins (counter-based draws)."""
+    from pyNN.parameters import Sequence
+    sim.setup(timestep=0.1, backend=backend, verbosity="error", rng_seed=13)
+    cells = sim.Population(n, sim.SpikeSourceInhGamma(
+        a=Sequence([2.0, 4.0]), b=Sequence([0.02, 0.005]), tbins=Sequence([0.0, 1000.0])))
+    cells.record("spikes")
+    sim.run(time)
+    out = _result(sim, cells, record_v=False)
+    sim.end()
+    return out

@@ -50,3 +50,15 @@ def test_gif_gpu_matches_cpu(sim):
         assert abs(len(c) - len(g)) <= 2
         same += sum(bool(np.any(np.abs(np.asarray(g) - t) < 1e-9)) for t in c)
     assert same >= 0.9 * total
+
+
+def test_inh_gamma_gpu_equals_cpu(sim):
+    """The thinning's candidates and acceptances are counter-based: the CPU's trains (an
+    acceptance could flip only where the hazard's last bit decides it)."""
+    cpu, gpu = precise_networks.inh_gamma(sim, "cpu"), precise_networks.inh_gamma(sim, "gpu")
+    assert gpu["step"] == "reference"
+    total = sum(len(s) for s in cpu["spikes"])
+    assert total > 500
+    same = sum(len(np.intersect1d(np.round(c, 9), np.round(g, 9)))
+               for c, g in zip(cpu["spikes"], gpu["spikes"]))
+    assert same >= 0.999 * total
