@@ -37,7 +37,8 @@ def device_name(backend: str) -> str:
 
 def setup_simulator(config: dict, example: Path, dt: float = 0.1):
     """In a worker process: make `example`'s folder and the checkout importable, import the
-    configuration's simulator as `pyNN.<name>` and set it up (on-grid spikes, the seed;
+    configuration's simulator as `pyNN.<name>` and set it up (its spike_precision, default
+    on-grid; the seed;
     backend and precision for pyNN.neurongpu, threads for pyNN.nest). Returns the module."""
     import importlib
     sys.path.insert(0, str(example))
@@ -46,7 +47,8 @@ def setup_simulator(config: dict, example: Path, dt: float = 0.1):
     pynn_neurongpu_alias.install()
     simulator = config["simulator"]
     sim = importlib.import_module(f"pyNN.{simulator}")
-    extra = {"spike_precision": "on_grid", "rng_seed": config["seed"]}
+    extra = {"spike_precision": config.get("spike_precision", "on_grid"),
+             "rng_seed": config["seed"]}
     if simulator == "neurongpu":
         extra.update(backend=config["backend"], precision=config["precision"])
     else:

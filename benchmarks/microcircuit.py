@@ -9,6 +9,7 @@ memory in use, and the device. Prints a table and writes JSON.
 
     python benchmarks/microcircuit.py --scale 1 --time 10000 --devices gpu
     python benchmarks/microcircuit.py --scale 0.1 --time 1000 --devices gpu cpu --nest 16
+    python benchmarks/microcircuit.py --scale 1 --time 1000 --spike-precision on_grid off_grid
 """
 
 from __future__ import annotations
@@ -75,21 +76,23 @@ def worker(config: dict) -> dict:
 
 
 def table(results) -> str:
-    head = (f"{'simulator':<10} {'device':<34} {'prec':<7} {'rec':<4} {'neurons':>8} "
+    head = (f"{'simulator':<12} {'device':<34} {'prec':<7} {'rec':<4} {'neurons':>8} "
             f"{'synapses':>12} {'build s':>8} {'sim s':>8} {'RTF':>8} {'Hz':>6} "
             f"{'events/s':>10} {'GPU GiB':>8}")
     lines = [head, "-" * len(head)]
     for r in results:
         if "error" in r:
-            lines.append(f"{r['simulator']:<10} {r.get('backend', ''):<34} ERROR {r['error']}")
+            lines.append(f"{r['simulator']:<12} {r.get('backend', ''):<34} ERROR {r['error']}")
             continue
         label = r["simulator"] if r["simulator"] == "nest" else f"ngpu-{r['backend']}"
+        if r.get("spike_precision") == "off_grid":
+            label += "/off"
         if r["simulator"] == "nest":
             label += f"/{r['threads']}t"
         ev = f"{r['events_per_s']:.3g}" if "events_per_s" in r else "-"
         hz = f"{r['rate_hz']:.2f}" if "rate_hz" in r else "-"
         mem = f"{r['gpu_mem_gib']:.1f}" if r.get("gpu_mem_gib") is not None else "-"
-        lines.append(f"{label:<10} {r['device'][:34]:<34} {r.get('precision', 'f64')[:7]:<7} "
+        lines.append(f"{label:<12} {r['device'][:34]:<34} {r.get('precision', 'f64')[:7]:<7} "
                      f"{'yes' if r['record'] else 'no':<4} {r['neurons']:>8} {r['synapses']:>12} "
                      f"{r['build_s']:>8.2f} {r['sim_s']:>8.2f} {r['rtf']:>8.3f} {hz:>6} {ev:>10} "
                      f"{mem:>8}")
@@ -109,6 +112,10 @@ def main():
     parser.add_argument("--record", nargs="*", default=["yes", "no"], choices=("yes", "no"),
                         help="run with and/or without spike recording")
     parser.add_argument("--background", default="poisson", choices=("poisson", "dc"))
+    parser.add_argument("--spike-precision", nargs="*", default=["on_grid"],
+                        choices=("on_grid", "off_grid"),
+                        help="off_grid: NEST's precise models (on a GPU the array-code step "
+                        "on the device), to measure their cost against on_grid")
     parser.add_argument("--nest", type=int, default=0, metavar="THREADS",
                         help="also run pyNN.nest with this many threads")
     parser.add_argument("--numpy-rng", action="store_true",
@@ -130,8 +137,10 @@ def main():
     for backend in args.devices:
         for precision in args.precision:
             for record in args.record:
-                configs.append(dict(base, simulator="neurongpu", backend=backend,
-                                    precision=precision, record=record == "yes"))
+                for spikes in args.spike_precision:
+                    configs.append(dict(base, simulator="neurongpu", backend=backend,
+                                        precision=precision, record=record == "yes",
+                                        spike_precision=spikes))
     if args.nest:
         configs.append(dict(base, simulator="nest", threads=args.nest, precision="float64",
                             record=True, native_rng=False))

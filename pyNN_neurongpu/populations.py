@@ -218,7 +218,7 @@ class Population(PopulationMixin, common.Population):
         parameter_space.evaluate(simplify=False)
         from .engine import get_model
         from .standardmodels.base import engine_family
-        family = engine_family(self.celltype, state.spike_precision, state.backend.is_gpu)
+        family = engine_family(self.celltype, state.spike_precision)
         model = get_model(family)
         params = {name: _to_engine_values(name, value, model)
                   for name, value in parameter_space.items()}

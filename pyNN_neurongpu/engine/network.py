@@ -10,7 +10,9 @@ Usable without PyNN::
     net.run(1000)
 
 A run goes to the fused GPU step (engine/gpu) where the network is on a GPU and every
-family has a kernel, else to the reference step in array code (engine/reference_step.py).
+family has a kernel, else to the reference step in array code (engine/reference_step.py),
+which on a GPU runs on the device's arrays: so do networks with an array-code-only family
+(kernel_kind None: the precise _ps families, gif_cond_exp).
 """
 
 from __future__ import annotations
@@ -322,11 +324,6 @@ class Network:
         if not precise:
             return
         names = sorted({g.model.name for g in precise})
-        if self.backend.is_gpu:
-            raise NotImplementedError(
-                f"precise spike timing ({', '.join(names)}; setup(spike_precision="
-                "'off_grid')) runs on the CPU engine only for now: use setup(backend='cpu') "
-                "or spike_precision='on_grid'")
         timed = {g.index for g in precise if g.model.receptors}
         if not timed:
             return   # precise sources only: no target reads offsets (MPI exchanges steps)

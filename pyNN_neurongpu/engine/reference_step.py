@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import delivery, numerics
+from .counter_rng import CounterStream
 from .models import StepContext
 from .stimuli import block_currents
 
@@ -57,15 +58,15 @@ def advance(net, groups, stim, k):
         ctx = StepContext(xp=xp, dt=net.dt, step=step, params=g.params,
                           derived=g.derived, state=g.state, inputs=inputs,
                           i_stim=i_stim, rng=backend.rng(f"neurons:{g.model.name}"),
-                          extra=g.extra)
+                          extra=g.extra, counter=_counter(net, g), gids=g.gids_dev)
         counts = g.model.update(ctx)
         if g.model.precise:   # (counts, local, offset): spikes with their offsets
             counts, ev_local, ev_offset = counts
             timed.append((g, ev_local, ev_offset))
             if g.spike_recorder.active and g.extra.get("steps") is None:
-                g._emitted.append((np.full(ev_local.shape[0], step, dtype=np.int64),
-                                   np.asarray(ev_local, dtype=np.int64),
-                                   (step + 1) * net.dt - np.asarray(ev_offset)))
+                ev_local = backend.to_host(ev_local).astype(np.int64)
+                g._emitted.append((np.full(ev_local.shape[0], step, dtype=np.int64), ev_local,
+                                   (step + 1) * net.dt - backend.to_host(ev_offset)))
         g.spike_recorder.record(step, counts)
         fired.append((g, counts))
     net.step = step + 1
@@ -89,6 +90,15 @@ def advance(net, groups, stim, k):
     else:
         sources = mult = None
     _deliver(net, step, fired, sources, mult, timed)
+
+
+def _counter(net, g):
+    """The counter-based stream of family `g` in the network's current reset epoch."""
+    stream = getattr(g, "_counter_stream", None)
+    if stream is None or stream[0] != net.epoch:
+        stream = g._counter_stream = (net.epoch, CounterStream(
+            net.backend.xp, net.backend.seed, f"neurons:{g.model.name}", net.epoch))
+    return stream[1]
 
 
 def _timed_spikes(net, fired, timed):

@@ -73,14 +73,14 @@ def check_declarations(pynn_class, model, names: dict, pynn_defaults=()) -> None
                             f"engine's {names.get(name, name)} to {var.default!r}")
 
 
-def engine_family(celltype, spike_precision: str, on_gpu: bool = False) -> str:
+def engine_family(celltype, spike_precision: str) -> str:
     """The engine family a population of `celltype` runs on: the precise-spike-timing
     variant (NEST's _ps model) where setup(spike_precision='off_grid') asks for it and the
-    cell type has one, as pyNN.nest picks ``nest_name[spike_precision]``. On a GPU there is
-    none yet: every family is the on-grid one there (setup() logs a warning that says so;
-    SpikeSourceArray's times are still recorded exactly)."""
+    cell type has one, as pyNN.nest picks ``nest_name[spike_precision]``; on either device
+    (the _ps families are array code: on a GPU the network runs the reference step on the
+    device)."""
     precise = getattr(celltype, "precise_engine_model", None)
-    if spike_precision != "off_grid" or precise is None or on_gpu:
+    if spike_precision != "off_grid" or precise is None:
         return celltype.engine_model
     return precise
 

@@ -24,6 +24,8 @@ SpikeSourceArray = engine_cell_type(cells.SpikeSourceArray, "spike_source_array"
 SpikeSourcePoisson = engine_cell_type(cells.SpikeSourcePoisson, "poisson_source",
                                       precise="poisson_source_ps", __module__=__name__)
 SpikeSourceGamma = engine_cell_type(cells.SpikeSourceGamma, "gamma_source", __module__=__name__)
+SpikeSourceInhGamma = engine_cell_type(cells.SpikeSourceInhGamma, "inh_gamma_source",
+                                       __module__=__name__)
 SpikeSourcePoissonRefractory = engine_cell_type(cells.SpikeSourcePoissonRefractory,
                                                 "poisson_refractory_source", __module__=__name__)
 

@@ -118,8 +118,7 @@ def test_off_grid_precision_records_exact_times(sim):
 def test_spike_at_or_before_zero_is_refused_not_dropped(sim, precision, bad):
     """NEST's spike_generator refuses 0 ("spike time cannot be set to 0"); a time at or
     before 0 cannot be emitted, so it raises rather than vanish."""
-    backend = "cpu" if precision == "off_grid" else sim.test_backend
-    sim.setup(timestep=0.1, backend=backend, spike_precision=precision)
+    sim.setup(timestep=0.1, backend=sim.test_backend, spike_precision=precision)
     with pytest.raises(errors.InvalidParameterValueError, match="greater than 0"):
         sim.Population(1, sim.SpikeSourceArray(spike_times=bad))
     src = sim.Population(2, sim.SpikeSourceArray(spike_times=[1.0]))

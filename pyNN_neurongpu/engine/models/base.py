@@ -42,6 +42,10 @@ class StepContext:
     i_stim: object
     rng: object = None
     extra: dict = field(default_factory=dict)
+    # counter-based draws (engine/counter_rng.py) keyed by the neurons' global indices
+    # `gids`: the same numbers on CPU and GPU
+    counter: object = None
+    gids: object = None
 
 
 MODELS: dict[str, NeuronModel] = {}

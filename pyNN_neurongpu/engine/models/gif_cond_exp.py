@@ -12,10 +12,11 @@ Semantics of NEST's ``gif_cond_exp`` (PyNN's GIF_cond_exp). In each step:
    while refractory;
 3. the step's input is added to the conductances;
 4. a free neuron spikes with probability 1 - exp(-lambda dt), lambda = lambda0
-   exp((V - v_t) / delta_v) (one uniform number per neuron and step from the family's
-   stream); on a spike every eta element grows by a_eta, every gamma element by a_gamma,
-   and the neuron becomes refractory for round-up(tau_refrac/dt) steps, V is *not* reset
-   in the step of the spike; a refractory neuron counts down and is clamped to v_reset.
+   exp((V - v_t) / delta_v) (one uniform number per neuron and step, counter-based
+   (engine/counter_rng.py): the same numbers on CPU and GPU); on a spike every eta
+   element grows by a_eta, every gamma element by a_gamma, and the neuron becomes
+   refractory for round-up(tau_refrac/dt) steps, V is *not* reset in the step of the
+   spike; a refractory neuron counts down and is clamped to v_reset.
 
 Injected current arriving in a step acts from the next step on. tau_eta/a_eta and
 tau_gamma/a_gamma are per-neuron sequences (PyNN ArrayParameters) of equal length, up to
@@ -78,7 +79,7 @@ class GifCondExp(NeuronModel):
     receptors = {"excitatory": "uS", "inhibitory": "uS"}
     recordable = ("spikes", "v", "gsyn_exc", "gsyn_inh", "i_eta", "v_t")
     conductance_based = True
-    kernel_kind = None   # array code (the CPU reference; on a GPU, on the device)
+    kernel_kind = None   # array code (the reference step; on a GPU it runs on the device)
 
     components = ("v", "gsyn_exc", "gsyn_inh")
     integrator = RKF45((_ATOL_V, _ATOL_G, _ATOL_G))
@@ -176,7 +177,7 @@ class GifCondExp(NeuronModel):
         with np.errstate(over="ignore", invalid="ignore"):
             rate = p["lambda0"] * 1e-3 * xp.exp((s["v"] - s["v_t"]) / p["delta_v"])  # 1/ms
             probability = -xp.expm1(-rate * ctx.dt)
-        u = ctx.rng.uniform(s["v"].shape[0], dtype=s["v"].dtype)
+        u = ctx.counter.uniform(ctx.step, ctx.gids)   # the same numbers on CPU and GPU
         spiked = ~refractory & (rate > 0) & (u < probability)
         for _, _, kernel in _KERNELS:
             used, _, jump = extra[kernel]

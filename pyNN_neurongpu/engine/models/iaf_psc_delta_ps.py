@@ -40,7 +40,7 @@ class IafPscDeltaPs(NeuronModel):
                 "last_offset": "float64", "refr_input": "float64"}
     receptors = {"excitatory": "mV", "inhibitory": "mV"}
     recordable = ("spikes", "v")
-    kernel_kind = None   # the CPU reference engine only, for now
+    kernel_kind = None   # array code (the reference step; on a GPU, on the device)
     precise = True
 
     def check(self, p):
@@ -66,7 +66,7 @@ class IafPscDeltaPs(NeuronModel):
         current = s["i_stim"] + p["i_offset"]   # NEST: I_ + I_e
         refr, buf = s["is_refr"], s["refr_input"]
         tau, R = p["tau_m"], d["R"]
-        out = precise.Spikes(n)
+        out = precise.Spikes(xp, n)
 
         def emit_instant(which, offset):
             out.emit(which, offset)
@@ -78,15 +78,15 @@ class IafPscDeltaPs(NeuronModel):
         def emit_crossing(which, offset_u):
             """Spike at the threshold crossing before offset `offset_u` (NEST's emit_spike_)."""
             v_inf = R[which] * current[which]
-            since = -tau[which] * np.log((v_inf - u[which]) / (v_inf - u_th[which]))
+            since = -tau[which] * xp.log((v_inf - u[which]) / (v_inf - u_th[which]))
             emit_instant(which, offset_u + since)
 
         def propagate(which, dt):
-            expm1_dt = np.expm1(-dt / tau[which])
+            expm1_dt = xp.expm1(-dt / tau[which])
             v_inf = R[which] * current[which]
             u[which] = -v_inf * expm1_dt + u[which] * expm1_dt + u[which]
 
-        instant = np.nonzero(u >= u_th)[0]
+        instant = xp.nonzero(u >= u_th)[0]
         if instant.shape[0]:
             emit_instant(instant, h * precise.INSTANT_FACTOR)
         local, offset, weight = ctx.inputs
@@ -94,33 +94,33 @@ class IafPscDeltaPs(NeuronModel):
                                  weight.astype(np.float64))
         # simultaneous spikes act as one (NEST accumulates equal offsets)
         if local.shape[0]:
-            order = np.lexsort((-offset, local))
+            order = precise.lexsort(xp, (-offset, local))
             local, offset, weight = local[order], offset[order], weight[order]
-            new = np.ones(local.shape[0], dtype=bool)
+            new = xp.ones(local.shape[0], dtype=bool)
             new[1:] = (local[1:] != local[:-1]) | (offset[1:] != offset[:-1])
-            starts = np.nonzero(new)[0]
-            weight = np.add.reduceat(weight, starts)
+            starts = xp.nonzero(new)[0]
+            weight = precise.group_sums(xp, weight, new, starts.shape[0])
             local, offset = local[starts], offset[starts]
-        ends = np.nonzero(refr & (T + 1 - s["last_step"] == d["ref_steps"]))[0]
-        kind = np.concatenate([np.zeros(local.shape[0], dtype=bool),
-                               np.ones(ends.shape[0], dtype=bool)])
-        local = np.concatenate([local, ends])
-        offset = np.concatenate([offset, s["last_offset"][ends]])
-        weight = np.concatenate([weight, np.zeros(ends.shape[0])])
+        ends = xp.nonzero(refr & (T + 1 - s["last_step"] == d["ref_steps"]))[0]
+        kind = xp.concatenate([xp.zeros(local.shape[0], dtype=bool),
+                               xp.ones(ends.shape[0], dtype=bool)])
+        local = xp.concatenate([local, ends])
+        offset = xp.concatenate([offset, s["last_offset"][ends]])
+        weight = xp.concatenate([weight, xp.zeros(ends.shape[0])])
         local, offset, weight, kind, slot, n_slots = precise.event_slots(
             xp, local, offset, weight, kind)
-        has_events = np.zeros(n, dtype=bool)
+        has_events = xp.zeros(n, dtype=bool)
         has_events[local] = True
 
-        plain = np.nonzero(~has_events & ~refr)[0]
+        plain = xp.nonzero(~has_events & ~refr)[0]
         if plain.shape[0]:
             i_ext = -d["expm1_t"][plain] * R[plain] * current[plain]
             u[plain] = i_ext + d["expm1_t"][plain] * u[plain] + u[plain]
             crossed = plain[u[plain] >= u_th[plain]]
             if crossed.shape[0]:
-                emit_crossing(crossed, np.zeros(crossed.shape[0]))
+                emit_crossing(crossed, xp.zeros(crossed.shape[0]))
 
-        t = np.full(n, h)   # offset reached in the step (h: its start)
+        t = xp.full(n, h)   # offset reached in the step (h: its start)
         for k in range(n_slots):
             at = slot == k
             idx, o, w, end = local[at], offset[at], weight[at], kind[at]
@@ -131,7 +131,7 @@ class IafPscDeltaPs(NeuronModel):
             kept = r & ~end & d["keep_refr_input"][idx]
             ki = idx[kept]
             if ki.shape[0]:
-                buf[ki] += w[kept] * np.exp(-((s["last_step"][ki] - T - 1) * h
+                buf[ki] += w[kept] * xp.exp(-((s["last_step"][ki] - T - 1) * h
                                               - (s["last_offset"][ki] - o[kept])
                                               + p["tau_refrac"][ki]) / tau[ki])
             back = idx[r & end]
@@ -150,7 +150,7 @@ class IafPscDeltaPs(NeuronModel):
                 propagate(fi, t[fi] - fo)
                 t[fi] = fo
                 crossed = u[fi] >= u_th[fi]
-                if np.any(crossed):
+                if xp.any(crossed):
                     emit_crossing(fi[crossed], t[fi[crossed]])
                 jump = ~crossed
                 ji = fi[jump]
@@ -158,12 +158,12 @@ class IafPscDeltaPs(NeuronModel):
                 over = ji[u[ji] >= u_th[ji]]
                 if over.shape[0]:
                     emit_instant(over, t[over])
-        rest = np.nonzero(has_events & ~refr & (t > 0))[0]
+        rest = xp.nonzero(has_events & ~refr & (t > 0))[0]
         if rest.shape[0]:
             propagate(rest, t[rest])
             crossed = rest[u[rest] >= u_th[rest]]
             if crossed.shape[0]:
-                emit_crossing(crossed, np.zeros(crossed.shape[0]))
+                emit_crossing(crossed, xp.zeros(crossed.shape[0]))
 
         s["v"] = u + e_l
         s["i_stim"] = ctx.i_stim.astype(np.float64)

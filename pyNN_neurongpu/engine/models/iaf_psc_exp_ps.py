@@ -37,7 +37,7 @@ class IafPscExpPs(NeuronModel):
                 "last_offset": "float64"}
     receptors = {"excitatory": "nA", "inhibitory": "nA"}
     recordable = ("spikes", "v", "isyn_exc", "isyn_inh")
-    kernel_kind = None   # the CPU reference engine only, for now
+    kernel_kind = None   # array code (the reference step; on a GPU, on the device)
     precise = True
 
     def check(self, p):
@@ -69,7 +69,7 @@ class IafPscExpPs(NeuronModel):
         y1e, y1i, y0 = s["isyn_exc"], s["isyn_inh"], s["i_stim"]
         refr = s["is_refr"]
         i_e = p["i_offset"]
-        out = precise.Spikes(n)
+        out = precise.Spikes(xp, n)
 
         def emit(which, offset):
             out.emit(which, offset)
@@ -79,20 +79,20 @@ class IafPscExpPs(NeuronModel):
             refr[which] = True
 
         # a neuron set above threshold spikes at the start of the step
-        instant = np.nonzero(y2 >= u_th)[0]
+        instant = xp.nonzero(y2 >= u_th)[0]
         if instant.shape[0]:
             emit(instant, h * precise.INSTANT_FACTOR)
         # the step's input, with the return from refractoriness as a pseudo-event
         local, offset, weight = ctx.inputs
-        ends = np.nonzero(refr & (T + 1 - s["last_step"] == d["ref_steps"]))[0]
-        kind = np.concatenate([np.zeros(local.shape[0], dtype=bool),
-                               np.ones(ends.shape[0], dtype=bool)])
-        local = np.concatenate([local.astype(np.int64), ends])
-        offset = np.concatenate([offset.astype(np.float64), s["last_offset"][ends]])
-        weight = np.concatenate([weight.astype(np.float64), np.zeros(ends.shape[0])])
+        ends = xp.nonzero(refr & (T + 1 - s["last_step"] == d["ref_steps"]))[0]
+        kind = xp.concatenate([xp.zeros(local.shape[0], dtype=bool),
+                               xp.ones(ends.shape[0], dtype=bool)])
+        local = xp.concatenate([local.astype(np.int64), ends])
+        offset = xp.concatenate([offset.astype(np.float64), s["last_offset"][ends]])
+        weight = xp.concatenate([weight.astype(np.float64), xp.zeros(ends.shape[0])])
         local, offset, weight, kind, slot, n_slots = precise.event_slots(
             xp, local, offset, weight, kind)
-        has_events = np.zeros(n, dtype=bool)
+        has_events = xp.zeros(n, dtype=bool)
         has_events[local] = True
 
         # state at the start of the current mini-step (for the spike-time search)
@@ -102,16 +102,16 @@ class IafPscExpPs(NeuronModel):
             """Threshold distance of neurons idx[which] t ms after their mini-step's start."""
             j = idx[which]
             tau_m, c_m = p["tau_m"][j], p["cm"][j]
-            p20 = -tau_m / c_m * np.expm1(-t / tau_m)
+            p20 = -tau_m / c_m * xp.expm1(-t / tau_m)
             p21e = propagator_32(np, p["tau_syn_E"][j], tau_m, c_m, t)
             p21i = propagator_32(np, p["tau_syn_I"][j], tau_m, c_m, t)
             y2_root = (p20 * (i_e[j] + y0[j]) + p21e * before["y1e"][j]
-                       + p21i * before["y1i"][j] + before["y2"][j] * np.exp(-t / tau_m))
+                       + p21i * before["y1i"][j] + before["y2"][j] * xp.exp(-t / tau_m))
             return y2_root - u_th[j]
 
         def locate(idx, t0, dt):
             """Emit spikes of neurons idx that crossed threshold in [t0, t0 + dt]."""
-            root = precise.regula_falsi(lambda t, w: distance(t, w, idx), dt, self.name, T)
+            root = precise.regula_falsi(xp, lambda t, w: distance(t, w, idx), dt, self.name, T)
             emit(idx, h - (t0 + root))
 
         def propagate(idx, dt):
@@ -120,16 +120,16 @@ class IafPscExpPs(NeuronModel):
             f = idx[free]
             if f.shape[0]:
                 dtf = dt[free]
-                p20 = -tau_m[free] / c_m[free] * np.expm1(-dtf / tau_m[free])
+                p20 = -tau_m[free] / c_m[free] * xp.expm1(-dtf / tau_m[free])
                 p21e = propagator_32(np, p["tau_syn_E"][f], tau_m[free], c_m[free], dtf)
                 p21i = propagator_32(np, p["tau_syn_I"][f], tau_m[free], c_m[free], dtf)
                 y2[f] = (p20 * (i_e[f] + y0[f]) + p21e * y1e[f] + p21i * y1i[f]
-                         + y2[f] * np.exp(-dtf / tau_m[free]))
-            y1e[idx] = y1e[idx] * np.exp(-dt / p["tau_syn_E"][idx])
-            y1i[idx] = y1i[idx] * np.exp(-dt / p["tau_syn_I"][idx])
+                         + y2[f] * xp.exp(-dtf / tau_m[free]))
+            y1e[idx] = y1e[idx] * xp.exp(-dt / p["tau_syn_E"][idx])
+            y1i[idx] = y1i[idx] * xp.exp(-dt / p["tau_syn_I"][idx])
 
         # neurons without input: the fixed propagators over the whole step
-        plain = np.nonzero(~has_events)[0]
+        plain = xp.nonzero(~has_events)[0]
         if plain.shape[0]:
             free = plain[~refr[plain]]
             y2[free] = (d["P20"][free] * (i_e[free] + y0[free]) + d["P21ex"][free] * y1e[free]
@@ -139,10 +139,10 @@ class IafPscExpPs(NeuronModel):
             y1i[plain] = y1i[plain] * d["exp_tau_in"][plain]
             crossed = plain[y2[plain] >= u_th[plain]]
             if crossed.shape[0]:
-                locate(crossed, np.zeros(crossed.shape[0]), np.full(crossed.shape[0], h))
+                locate(crossed, xp.zeros(crossed.shape[0]), xp.full(crossed.shape[0], h))
 
         # neurons with input: event by event, slot k for all of them at once
-        last = np.full(n, h)   # offset of the last event handled (h: the step's start)
+        last = xp.full(n, h)   # offset of the last event handled (h: the step's start)
         for k in range(n_slots):
             at = slot == k
             idx, o, w, end = local[at], offset[at], weight[at], kind[at]
@@ -152,7 +152,7 @@ class IafPscExpPs(NeuronModel):
             if mi.shape[0]:
                 propagate(mi, ministep[moved])
                 cross = y2[mi] >= u_th[mi]
-                if np.any(cross):
+                if xp.any(cross):
                     locate(mi[cross], h - last[mi[cross]], ministep[moved][cross])
             refr[idx[end]] = False
             spike = ~end
@@ -163,12 +163,12 @@ class IafPscExpPs(NeuronModel):
             before["y1e"][idx], before["y1i"][idx], before["y2"][idx] = y1e[idx], y1i[idx], \
                 y2[idx]
             last[idx] = o
-        rest = np.nonzero(has_events & (last > 0))[0]
+        rest = xp.nonzero(has_events & (last > 0))[0]
         if rest.shape[0]:
             dt_rest = last[rest]
             propagate(rest, dt_rest)
             cross = y2[rest] >= u_th[rest]
-            if np.any(cross):
+            if xp.any(cross):
                 locate(rest[cross], h - dt_rest[cross], dt_rest[cross])
 
         s["v"] = y2 + e_l

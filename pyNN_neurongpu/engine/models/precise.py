@@ -35,6 +35,29 @@ def check_refractory_step(model_name, params, dt, refractory_steps):
                          f"at least one time step ({dt:g} ms), as NEST's model does")
 
 
+def lexsort(xp, keys):
+    """``numpy.lexsort(keys)`` (last key primary) on either device: the keys are stacked
+    as float64 rows, which keeps the order of booleans, integers below 2^53 and floats."""
+    return xp.lexsort(xp.stack([xp.asarray(k).astype(np.float64) for k in keys]))
+
+
+def group_sums(xp, values, new, n_groups):
+    """Sums of consecutive runs of `values`, a run starting where `new` is True
+    (``numpy.add.reduceat`` at the starts)."""
+    out = xp.zeros(n_groups, dtype=values.dtype)
+    scatter_add(xp, out, xp.cumsum(new) - 1, values)
+    return out
+
+
+def scatter_add(xp, target, index, values):
+    """``target[index] += values`` with repeated indices accumulated."""
+    if xp is np:
+        np.add.at(target, index, values)
+    else:
+        import cupyx
+        cupyx.scatter_add(target, index, values)
+
+
 def event_slots(xp, local, offset, weight, first_kind=None):
     """Sort a step's events by target, then time (larger offset first; events of
     `first_kind` True, the return from refractoriness, before spikes of equal offset).
@@ -42,7 +65,7 @@ def event_slots(xp, local, offset, weight, first_kind=None):
     and the number of slots."""
     if first_kind is None:
         first_kind = xp.zeros(local.shape[0], dtype=bool)
-    order = np.lexsort((~first_kind, -offset, local))
+    order = lexsort(xp, (~first_kind, -offset, local))
     local, offset, weight, first_kind = (local[order], offset[order], weight[order],
                                          first_kind[order])
     first = xp.searchsorted(local, local, side="left")
@@ -51,22 +74,22 @@ def event_slots(xp, local, offset, weight, first_kind=None):
     return local, offset, weight, first_kind, slot, n_slots
 
 
-def regula_falsi(distance, dt, model_name="", step=None):
+def regula_falsi(xp, distance, dt, model_name="", step=None):
     """Vectorised NEST regula falsi: for each element, the root in [0, dt] of
     `distance(t, which)` (threshold distance of the elements `which` at time t after
     their interval's start), with NEST's Illinois-type halving and stopping rule."""
     n = dt.shape[0]
-    every = np.arange(n)
-    a = np.zeros(n)
-    b = np.array(dt, dtype=np.float64)
+    every = xp.arange(n)
+    a = xp.zeros(n)
+    b = xp.asarray(dt, dtype=np.float64).copy()
     fa = distance(a, every)
     fb = distance(b, every)
-    if np.any(fa * fb > 0):
+    if bool(xp.any(fa * fb > 0)):
         raise NumericalInstability(f"{model_name}: regula_falsi: time step too short to "
                                    "reach threshold", model=model_name, first_step=step,
                                    last_step=step)
-    root = np.full(n, np.nan)
-    last = np.zeros(n, dtype=np.int8)
+    root = xp.full(n, np.nan)
+    last = xp.zeros(n, dtype=np.int8)
     active = every
     for _ in range(MAX_ITER):
         if active.shape[0] == 0:
@@ -74,21 +97,21 @@ def regula_falsi(distance, dt, model_name="", step=None):
         aa, bb, fa_a, fb_a = a[active], b[active], fa[active], fb[active]
         r = (aa * fb_a - bb * fa_a) / (fb_a - fa_a)
         fr = distance(r, active)
-        conv = np.abs(fr) < TERMINATION_CRITERION
+        conv = xp.abs(fr) < TERMINATION_CRITERION
         root[active[conv]] = r[conv]
         same_a = ~conv & (fa_a * fr > 0.0)
         same_b = ~conv & ~same_a & (fb_a * fr > 0.0)
-        if np.any(~conv & ~same_a & ~same_b):
+        if bool(xp.any(~conv & ~same_a & ~same_b)):
             raise NumericalInstability(f"{model_name}: regula_falsi: Regula falsi method "
                                        "did not converge", model=model_name,
                                        first_step=step, last_step=step)
         la = last[active]
         ia, ib = active[same_a], active[same_b]
         a[ia], fa[ia] = r[same_a], fr[same_a]
-        fb[ia] = np.where(la[same_a] == 1, fb_a[same_a] / 2, fb_a[same_a])
+        fb[ia] = xp.where(la[same_a] == 1, fb_a[same_a] / 2, fb_a[same_a])
         last[ia] = 1
         b[ib], fb[ib] = r[same_b], fr[same_b]
-        fa[ib] = np.where(la[same_b] == -1, fa_a[same_b] / 2, fa_a[same_b])
+        fa[ib] = xp.where(la[same_b] == -1, fa_a[same_b] / 2, fa_a[same_b])
         last[ib] = -1
         active = active[~conv]
     raise NumericalInstability(f"{model_name}: regula_falsi: Regula falsi method did not "
@@ -100,14 +123,15 @@ class Spikes:
     """The spikes of one step of a precise family: per neuron whether it spiked (at
     most once a step) and its offset."""
 
-    def __init__(self, n):
-        self.fired = np.zeros(n, dtype=bool)
-        self.offset = np.zeros(n)
+    def __init__(self, xp, n):
+        self.xp = xp
+        self.fired = xp.zeros(n, dtype=bool)
+        self.offset = xp.zeros(n)
 
     def emit(self, which, offset):
         self.fired[which] = True
         self.offset[which] = offset
 
     def result(self):
-        local = np.nonzero(self.fired)[0]
+        local = self.xp.nonzero(self.fired)[0]
         return self.fired, local, self.offset[local]

@@ -19,11 +19,14 @@ the same seed repeats the same trains.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .base import NeuronModel, StepContext, Var, register
 
 _EPS = 1e-9          # tolerance, in steps, of times that should lie on the grid
+_BELOW_ONE = 1.0 - np.finfo(np.float64).eps   # keeps an offset below dt
 _WINDOW = {
     "start": Var(0.0, "ms", "start of activity"),
     "duration": Var(1e10, "ms", "duration of activity"),
@@ -316,19 +319,23 @@ class SpikeSourceArrayPsModel(SpikeSourceArrayModel):
     step, so precise targets receive it at its exact time (on-grid targets in that
     step, as before)."""
     name = "spike_source_array_ps"
-    kernel_kind = None   # the CPU reference engine only, for now
+    kernel_kind = None   # array code (the reference step; on a GPU, on the device)
     precise = True
 
     def prepare_run(self, backend, group, first_step):
         extra = super().prepare_run(backend, group, first_step)
-        extra["offsets"] = _offsets_of(extra["times"], extra["steps"], group.dt)
+        extra["offsets"] = backend.asarray(_offsets_of(extra["times"], extra["steps"],
+                                                       group.dt))
         return extra
 
     def update(self, ctx: StepContext):
-        extra = ctx.extra
+        xp, extra = ctx.xp, ctx.extra
         lo, hi = np.searchsorted(extra["steps"], [ctx.step, ctx.step + 1])
-        local = extra["local_host"][lo:hi]
-        counts = np.bincount(local, minlength=extra["size"]).astype(np.int32)
+        local = extra["local"][lo:hi]
+        if hi == lo:
+            counts = xp.zeros(extra["size"], dtype=np.int32)
+        else:
+            counts = xp.bincount(local, minlength=extra["size"]).astype(np.int32)
         return counts, local, extra["offsets"][lo:hi]
 
 
@@ -337,11 +344,13 @@ class PoissonSourcePsModel(PoissonSourceModel):
     """Poisson process with precise spike times (NEST's ``poisson_generator_ps``,
     setup(spike_precision="off_grid")). Spikes fall anywhere in the continuous window
     ``start < t <= start + duration`` (NEST's active period, without pyNN.nest's 1 ms
-    origin and parrot relay): a step draws a Poisson count with mean rate times the
-    part of the step inside the window, and places the spikes uniformly in that part,
-    which is the Poisson process restricted to the step."""
+    origin and parrot relay): in each step the spikes are the arrivals of exponential
+    intervals (mean 1/rate) from the start of the step's part inside the window, which is
+    the Poisson process restricted to that part. The intervals come from counter-based
+    numbers (engine/counter_rng.py), so a CPU and a GPU run of one seed emit the same
+    times."""
     name = "poisson_source_ps"
-    kernel_kind = None   # the CPU reference engine only, for now
+    kernel_kind = None   # array code (the reference step; on a GPU, on the device)
     precise = True
 
     def prepare(self, xp, p, dt):
@@ -350,14 +359,197 @@ class PoissonSourcePsModel(PoissonSourceModel):
                 "t_stop": start + p["duration"].astype(np.float64)}
 
     def update(self, ctx: StepContext):
-        d, h, rng = ctx.derived, ctx.dt, ctx.rng
+        xp, d, h = ctx.xp, ctx.derived, ctx.dt
         t0, t1 = ctx.step * h, (ctx.step + 1) * h
-        lo = np.maximum(d["t_start"], t0)
-        hi = np.minimum(d["t_stop"], t1)
-        span = np.maximum(hi - lo, 0.0)
-        counts = np.asarray(rng.poisson(d["rate"] * span / 1000.0)).astype(np.int32)
-        local = np.repeat(np.arange(counts.shape[0]), counts)
-        u = np.asarray(rng.uniform(local.shape[0]))
-        # a time in (lo, hi]: offset = t1 - t in [t1 - hi, t1 - lo)
-        offset = (t1 - hi[local]) + u * span[local]
-        return counts, local, offset
+        lo = xp.maximum(d["t_start"], t0)
+        hi = xp.minimum(d["t_stop"], t1)
+        span = xp.maximum(hi - lo, 0.0)
+        rate = d["rate"] / 1000.0   # 1/ms
+        counts = xp.zeros(span.shape[0], dtype=np.int32)
+        live = xp.nonzero((span > 0) & (rate > 0))[0]
+        elapsed = xp.zeros(live.shape[0])
+        local, offset = [live[:0]], [elapsed[:0]]
+        draw = 0
+        # exponential intervals from the part's start, counter-based (CPU = GPU): the
+        # arrivals inside (lo, hi] are the Poisson process there
+        while live.shape[0]:
+            u = ctx.counter.uniform(ctx.step, ctx.gids[live], draw)
+            elapsed = elapsed - xp.log(u) / rate[live]
+            inside = elapsed <= span[live]
+            live, elapsed = live[inside], elapsed[inside]
+            counts[live] += 1
+            local.append(live)
+            # a time in (lo, hi]: offset = t1 - t in [t1 - hi, t1 - lo)
+            offset.append(xp.minimum(t1 - (lo[live] + elapsed), h * _BELOW_ONE))
+            draw += 1
+        return counts, xp.concatenate(local), xp.concatenate(offset)
+
+
+_GAMMA_ITER = 500          # cap on the terms of the incomplete-gamma series/fraction
+_GAMMA_EPS = 1e-15
+
+
+def gamma_hazard(xp, x, a, lgamma_a):
+    """Hazard (per unit of x) of the gamma distribution of shape `a` and scale 1 at `x`
+    (> 0), f(x) / Q(a, x): the regularised upper incomplete gamma Q by its series where
+    x < a + 1 and by its continued fraction (modified Lentz) elsewhere, where Gamma(a)
+    cancels and the hazard is 1 / (x * fraction). Array code on either device."""
+    x = xp.maximum(x, 1e-300)
+    log_x = xp.log(x)
+    out = xp.empty_like(x)
+    series = x < a + 1.0
+    s = xp.nonzero(series)[0]
+    if s.shape[0]:
+        xs, as_ = x[s], a[s]
+        term = 1.0 / as_
+        total = term.copy()
+        ap = as_.copy()
+        for _ in range(_GAMMA_ITER):
+            ap = ap + 1.0
+            term = term * xs / ap
+            total = total + term
+            if not bool(xp.any(xp.abs(term) > xp.abs(total) * _GAMMA_EPS)):
+                break
+        log_prefix = as_ * log_x[s] - xs - lgamma_a[s]
+        lower = total * xp.exp(log_prefix)                      # P(a, x)
+        density = xp.exp((as_ - 1.0) * log_x[s] - xs - lgamma_a[s])
+        out[s] = density / xp.maximum(1.0 - lower, 1e-300)
+    f = xp.nonzero(~series)[0]
+    if f.shape[0]:
+        xf, af = x[f], a[f]
+        tiny = 1e-300
+        bb = xf + 1.0 - af
+        c = xp.full(xf.shape[0], 1.0 / tiny)
+        d = 1.0 / bb
+        h = d.copy()
+        for i in range(1, _GAMMA_ITER):
+            an = -i * (i - af)
+            bb = bb + 2.0
+            d = an * d + bb
+            d = xp.where(xp.abs(d) < tiny, tiny, d)
+            c = bb + an / c
+            c = xp.where(xp.abs(c) < tiny, tiny, c)
+            d = 1.0 / d
+            delta = d * c
+            h = h * delta
+            if not bool(xp.any(xp.abs(delta - 1.0) > _GAMMA_EPS)):
+                break
+        out[f] = 1.0 / (xf * h)
+    return out
+
+
+@register
+class InhGammaSourceModel(NeuronModel):
+    """Inhomogeneous gamma renewal process (PyNN's ``SpikeSourceInhGamma``; NEST 2.x's
+    ``inh_gamma_generator``, which NEST 3 no longer has).
+
+    Per neuron, sequences `a` (shape), `b` (scale, s) and `tbins` (ms, strictly
+    increasing): from tbins[i] on, the intervals follow the gamma distribution of shape
+    a[i] and scale b[i] (rate 1/(a b), CV 1/sqrt(a)); before tbins[0] the source is
+    silent. The method is NEST's (Devroye's thinning for a general hazard; Muller et al.
+    2007): candidates of a Poisson process of rate max(1/b) are kept with probability
+    hazard(t - t_last) / max(1/b), the hazard being the gamma distribution's for the bin
+    holding the candidate and t_last the source's last spike (0 at the start, as in
+    NEST). Thinning needs the hazard bounded by 1/b, so a >= 1. The candidates of a step
+    are exponential arrivals inside the step's part of the window ``start < t <= start +
+    duration``, from counter-based numbers (CPU = GPU); the kept ones are emitted in the
+    step (on the grid: several make a spike of that multiplicity). Array code: on a GPU
+    the network runs the reference step on the device.
+    """
+    name = "inh_gamma_source"
+    parameters = {
+        "a": Var(None, "", "shape of the interval distribution, per time bin"),
+        "b": Var(None, "s", "scale of the interval distribution, per time bin"),
+        "tbins": Var(None, "ms", "start of each time bin"),
+        **_WINDOW,
+    }
+    sequence_parameters = ("a", "b", "tbins")
+    internal = {"t_last": "float64"}
+    recordable = ("spikes",)
+    spike_source = True
+    kernel_kind = None   # array code (the reference step; on a GPU, on the device)
+
+    def check(self, p):
+        _check_window(p)
+
+    def check_sequences(self, sequences):
+        for name in self.sequence_parameters:
+            for values in sequences.get(name, ()):
+                values = np.asarray(values, dtype=float).ravel()
+                if values.size == 0:
+                    raise ValueError(f"{name} needs at least one value (one per time bin)")
+                if not np.isfinite(values).all():
+                    raise ValueError(f"{name} must be finite numbers: {values}")
+                if name == "a" and np.any(values < 1.0):
+                    raise ValueError(f"a = {values}: the gamma shape must be at least 1 "
+                                     "(thinning needs a hazard bounded by 1/b)")
+                if name == "b" and np.any(values <= 0.0):
+                    raise ValueError(f"b = {values}: the gamma scale must be positive")
+                if name == "tbins" and np.any(np.diff(values) <= 0):
+                    raise ValueError(f"tbins = {values}: time bins must be strictly "
+                                     "increasing")
+        if all(name in sequences for name in self.sequence_parameters):
+            for a, b, t in zip(*(sequences[name] for name in self.sequence_parameters)):
+                if not np.size(a) == np.size(b) == np.size(t):
+                    raise ValueError(f"a, b and tbins need the same length (one value per "
+                                     f"time bin), not {np.size(a)}, {np.size(b)} and "
+                                     f"{np.size(t)}")
+
+    def prepare(self, xp, p, dt):
+        start = p["start"].astype(np.float64)
+        return {"t_start": start, "t_stop": start + p["duration"].astype(np.float64)}
+
+    def prepare_run(self, backend, group, first_step):
+        """(n, bins) device arrays of the bins' starts (padded with +inf), shapes,
+        scales (ms) and log Gamma(shape); the candidates' rate max(1/b) per ms."""
+        seqs = group.sequences
+        self.check_sequences(seqs)
+        n = group.size
+        lengths = np.array([np.size(t) for t in seqs["tbins"]], dtype=np.int64)
+        width = int(lengths.max()) if n else 1
+        row = np.repeat(np.arange(n), lengths)
+        col = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+        def padded(name, fill):
+            out = np.full((n, width), fill)
+            out[row, col] = np.concatenate([np.asarray(v, float).ravel() for v in seqs[name]])
+            return out
+        tbins, a, b = padded("tbins", np.inf), padded("a", 1.0), padded("b", 1.0) * 1000.0
+        shapes = np.unique(a)
+        lgamma = np.array([math.lgamma(v) for v in shapes])[np.searchsorted(shapes, a)]
+        rmax = np.where(np.isfinite(tbins), 1.0 / b, 0.0).max(axis=1)
+        return {name: backend.asarray(value, dtype=np.float64) for name, value in
+                (("tbins", tbins), ("a", a), ("b", b), ("lgamma", lgamma), ("rmax", rmax))}
+
+    def update(self, ctx: StepContext):
+        xp, d, e, h = ctx.xp, ctx.derived, ctx.extra, ctx.dt
+        t0, t1 = ctx.step * h, (ctx.step + 1) * h
+        lo = xp.maximum(d["t_start"], t0)
+        hi = xp.minimum(d["t_stop"], t1)
+        span = xp.maximum(hi - lo, 0.0)
+        rmax = e["rmax"]
+        t_last = ctx.state["t_last"]
+        counts = xp.zeros(span.shape[0], dtype=np.int32)
+        live = xp.nonzero((span > 0) & (rmax > 0))[0]
+        elapsed = xp.zeros(live.shape[0])
+        draw = 0
+        while live.shape[0]:
+            u = ctx.counter.uniform(ctx.step, ctx.gids[live], draw)
+            elapsed = elapsed - xp.log(u) / rmax[live]
+            inside = elapsed <= span[live]
+            live, elapsed = live[inside], elapsed[inside]
+            if live.shape[0] == 0:
+                break
+            t = lo[live] + elapsed
+            j = (e["tbins"][live] <= t[:, None]).sum(axis=1) - 1
+            binned = j >= 0
+            jc = xp.maximum(j, 0)
+            a, b = e["a"][live, jc], e["b"][live, jc]
+            hazard = gamma_hazard(xp, (t - t_last[live]) / b, a, e["lgamma"][live, jc]) / b
+            keep = binned & (ctx.counter.uniform(ctx.step, ctx.gids[live], draw + 1)
+                             * rmax[live] < hazard)
+            kept = live[keep]
+            counts[kept] += 1
+            t_last[kept] = t[keep]
+            draw += 2
+        return counts
