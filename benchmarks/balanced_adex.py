@@ -26,6 +26,7 @@ from common import (  # noqa: E402
     gpu_memory_used,
     run_worker,
     setup_simulator,
+    write_results,
 )
 
 EXAMPLE = ROOT / "examples" / "balanced"
@@ -116,6 +117,8 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=3000.0)
     parser.add_argument("--json", default="balanced_benchmark.json")
+    parser.add_argument("--label", help="add the results as this run to the --json file "
+                        "of labelled runs (benchmarks/results/<name>.json)")
     parser.add_argument("--plot", default=None, help="write a PNG of time vs N here")
     args = parser.parse_args()
 
@@ -137,8 +140,7 @@ def main():
     print()
     print(f"balanced {args.model} network, {args.time:g} ms biological time")
     print(table(results))
-    with open(args.json, "w") as f:
-        json.dump({"command": " ".join(sys.argv), "results": results}, f, indent=1)
+    write_results(args.json, {"command": " ".join(sys.argv), "results": results}, args.label)
     print(f"results written to {args.json}")
     if args.plot:
         plot(results, args.plot, args.model)

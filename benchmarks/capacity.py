@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import sys
 import time
 import tracemalloc
@@ -27,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import device_name  # noqa: E402
+from benchmarks.common import device_name, write_results  # noqa: E402
 
 CONNECTORS = ("all_to_all", "fixed_probability", "fixed_probability_native",
               "fixed_number_pre", "fixed_number_pre_native", "fixed_number_post",
@@ -166,6 +165,8 @@ def main(argv=None):
     parser.add_argument("--precision", nargs="*", default=["float32", "float64"])
     parser.add_argument("--connectors", nargs="*", default=list(CONNECTORS))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--label", help="add the results as this run to the --json file "
+                        "of labelled runs (benchmarks/results/<name>.json)")
     args = parser.parse_args(argv)
     import pynn_neurongpu_alias
     pynn_neurongpu_alias.install()
@@ -223,10 +224,9 @@ def main(argv=None):
               f"synapse for counter-based rules (about {free // rule:,} synapses per build), "
               f"{other} B for other connectors (about {free // other:,})")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"device": device, "backend": args.backend,
-                                         "synapses": args.synapses, "rows": rows,
-                                         "estimates": estimates}, indent=1) + "\n")
+        write_results(args.json, {"device": device, "backend": args.backend,
+                                  "synapses": args.synapses, "rows": rows,
+                                  "estimates": estimates}, args.label)
 
 
 if __name__ == "__main__":

@@ -78,3 +78,27 @@ def run_worker(script: str, config: dict, timeout: float) -> dict:
         if line.startswith("RESULT "):
             return json.loads(line[7:])
     return dict(config, error=(proc.stderr or proc.stdout).strip().splitlines()[-1:])
+
+
+def write_results(path, payload: dict, label: str | None = None) -> None:
+    """Write a benchmark's results to `path`. With `label`, `path` is the benchmark's one
+    results file (benchmarks/results/<name>.json: its labelled runs, newest last) and the
+    run is added to it, replacing a run of the same label; without, `path` gets `payload`
+    alone, and a results file of labelled runs is never overwritten."""
+    path = Path(path)
+    existing = json.loads(path.read_text()) if path.exists() else None
+    if label is None:
+        if isinstance(existing, dict) and "runs" in existing:
+            raise SystemExit(f"{path} holds labelled runs: give --label to add this run to it")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(payload, indent=1) + "\n")
+        return
+    if existing is None:
+        existing = {"benchmark": path.stem, "runs": []}
+    elif "runs" not in existing:
+        raise SystemExit(f"{path} is not a results file of labelled runs")
+    runs = [run for run in existing["runs"] if run.get("label") != label]
+    runs.append({"label": label, **payload})
+    existing["runs"] = runs
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(existing, indent=1) + "\n")

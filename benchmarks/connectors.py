@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import cpu_name  # noqa: E402
+from common import cpu_name, write_results  # noqa: E402
 
 import pynn_neurongpu_alias  # noqa: E402
 
@@ -89,7 +88,9 @@ def main():
                         help="substrings of case names to leave out")
     parser.add_argument("--rngs", nargs="+", default=["numpy", "native"],
                         choices=["numpy", "native"])
-    parser.add_argument("--json", default="benchmarks/results/connectors.json")
+    parser.add_argument("--json", default="connectors_benchmark.json")
+    parser.add_argument("--label", help="add the results as this run to the --json file "
+                        "of labelled runs (benchmarks/results/<name>.json)")
     args = parser.parse_args()
 
     import pyNN.neurongpu as ngpu
@@ -116,9 +117,7 @@ def main():
     print(header)
     print("-" * len(header))
     def write():  # after every case, so that a run cut short keeps what it measured
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"devices": device_names, "results": results},
-                                              indent=1))
+        write_results(args.json, {"devices": device_names, "results": results}, args.label)
 
     # warm-up: compile device kernels and load code paths once, outside the timings
     for _name, n_pre, n_post, make_conn, make_syn in cases(200, 200):

@@ -26,6 +26,7 @@ from common import (  # noqa: E402
     gpu_memory_used,
     run_worker,
     setup_simulator,
+    write_results,
 )
 
 EXAMPLE = ROOT / "examples" / "microcircuit"
@@ -115,6 +116,8 @@ def main():
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--timeout", type=float, default=3000.0)
     parser.add_argument("--json", default="microcircuit_benchmark.json")
+    parser.add_argument("--label", help="add the results as this run to the --json file "
+                        "of labelled runs (benchmarks/results/<name>.json)")
     args = parser.parse_args()
 
     if args.worker:
@@ -140,8 +143,7 @@ def main():
     print(f"microcircuit, scale {args.scale:g}, {args.time:g} ms biological time, "
           f"{args.background} background")
     print(table(results))
-    with open(args.json, "w") as f:
-        json.dump({"command": " ".join(sys.argv), "results": results}, f, indent=1)
+    write_results(args.json, {"command": " ".join(sys.argv), "results": results}, args.label)
     print(f"results written to {args.json}")
 
 

@@ -1,5 +1,6 @@
 """Plot the real-time factor of each measured version of the GPU engine (full-scale
-microcircuit, benchmarks/results/microcircuit_*_full_*.json) against the field's anchors.
+microcircuit: the runs labelled *_full_v* in benchmarks/results/microcircuit.json)
+against the field's anchors.
 
     python benchmarks/plot_performance.py    # writes docs/images/performance.png
 """
@@ -25,20 +26,21 @@ ANCHORS = [
 ]
 
 VERSIONS = [
-    ("v1", "microcircuit_h200_full_v1.json", "per-family kernels + graphs (H200, 1 s)"),
-    ("v2", "microcircuit_h100_full_v2.json", "fused family kernel, direct delivery"),
-    ("v3", "microcircuit_h100_full_v3.json", "packed recording drain"),
-    ("v4", "microcircuit_h100_full_v4.json", "8-byte synapses, counting-sort build"),
-    ("v5", "microcircuit_h100_full_v5.json", "loads before stores, 64 registers"),
+    ("v1", "h200_full_v1", "per-family kernels + graphs (H200, 1 s)"),
+    ("v2", "h100_full_v2", "fused family kernel, direct delivery"),
+    ("v3", "h100_full_v3", "packed recording drain"),
+    ("v4", "h100_full_v4", "8-byte synapses, counting-sort build"),
+    ("v5", "h100_full_v5", "loads before stores, 64 registers"),
 ]
 
 
 def main():
     fig, ax = plt.subplots(figsize=(9, 5))
     series = {(p, rec): [] for p in ("float64", "float32") for rec in (True, False)}
-    for k, (_tag, filename, _) in enumerate(VERSIONS):
-        data = json.loads((RESULTS / filename).read_text())["results"]
-        for r in data:
+    runs = {run["label"]: run for run in
+            json.loads((RESULTS / "microcircuit.json").read_text())["runs"]}
+    for k, (_tag, label, _) in enumerate(VERSIONS):
+        for r in runs[label]["results"]:
             series[(r["precision"], r["record"])].append((k, r["rtf"]))
     styles = {("float64", True): ("o-", "float64, spikes recorded"),
               ("float64", False): ("o--", "float64, no recording"),

@@ -19,7 +19,6 @@ follows a 10 ms run that compiles the kernels (counted in the build time).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import cpu_name  # noqa: E402
+from common import cpu_name, write_results  # noqa: E402
 
 import pynn_neurongpu_alias  # noqa: E402
 
@@ -126,6 +125,8 @@ def main(argv=None):
     parser.add_argument("--kernels-only", action="store_true",
                         help="on the GPU, only the plastic kernels (not the array-code step)")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--label", help="add the results as this run to the --json file "
+                        "of labelled runs (benchmarks/results/<name>.json)")
     args = parser.parse_args(argv)
     import importlib
     rows = []
@@ -146,7 +147,7 @@ def main(argv=None):
             report = {"n": args.n, "k": args.k, "t_ms": args.t,
                       "python": sys.version.split()[0], "results": rows}
             if args.json:  # after every row, so a run cut short keeps what it measured
-                args.json.write_text(json.dumps(report, indent=1))
+                write_results(args.json, report, args.label)
     return report
 
 

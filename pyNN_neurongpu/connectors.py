@@ -194,6 +194,11 @@ class BulkConnector:
         if self.callback is not None:
             self.callback(fraction)
 
+    def _connect_rule(self, projection, rule):
+        """Connections of a counter-based rule, reported to the callback when done."""
+        projection._connect_rule(rule, self.safe)
+        self._progress(1.0)
+
     def _finish(self, projection, pre, post, parameter_space, column_ordered=True, values=None):
         """Evaluate parameters at the connections, check them, create the connections."""
         connections = Connections(pre, post, projection.pre.size, projection.post.size,
@@ -335,7 +340,7 @@ class AllToAllConnector(MapBulkConnector, base.AllToAllConnector):
             drawn = rule is not None and any(
                 spec.name is not None for spec in (rule.weight, rule.delay))
             if rule is not None and (drawn or simulator.state.connectivity != "stored"):
-                return projection._connect_rule(rule, self.safe)
+                return self._connect_rule(projection, rule)
         parameter_space = self._parameters_from_synapse_type(projection)
         self._check_memory(projection, n_pre * n_post)
         if self.allow_self_connections is True:
@@ -376,7 +381,7 @@ class FixedProbabilityConnector(MapBulkConnector, base.FixedProbabilityConnector
             rule = self._counter_rule(projection, "bernoulli", p=float(self.p_connect),
                                       exclude=self._self_exclusion(projection))
             if rule is not None:
-                return projection._connect_rule(rule, self.safe)
+                return self._connect_rule(projection, rule)
         parameter_space = self._parameters_from_synapse_type(projection)
         pre, post = connectivity.bernoulli(self.rng.stream(), projection.pre.size,
                                            projection.post.size, self.p_connect)
@@ -670,7 +675,7 @@ class FixedNumberPostConnector(FixedNumberBulk, base.FixedNumberPostConnector):
                     rule.exclude = None
                 self._check_memory(projection, rule.expected_size())
                 try:
-                    return projection._connect_rule(rule, self.safe)
+                    return self._connect_rule(projection, rule)
                 except ValueError as err:
                     raise errors.ConnectionError(str(err)) from None
         if is_native(self.rng):

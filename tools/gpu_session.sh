@@ -20,7 +20,8 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | 
 status=0
 
 run_tests() {
-    python3 -m pytest -q -m gpu tests -p no:cacheprovider 2>&1 | tail -40 | tee "$out/gpu_tests.log"
+    timeout "${TEST_TIMEOUT:-560}" python3 -m pytest -q -m gpu tests -p no:cacheprovider -rfE \
+        --durations=15 2>&1 | tee "$out/gpu_tests.log" | tail -60
     status=$((status | PIPESTATUS[0]))
 }
 

@@ -36,3 +36,38 @@ def test_balanced_benchmark_tiny(tmp_path, model):
     assert results[0]["n"] == 500 and results[0]["synapses"] == 500 * 1001
     assert results[0]["rate_hz"] > 0
     assert plot.stat().st_size > 1000
+
+
+def test_results_file_holds_labelled_runs(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from common import write_results
+    path = tmp_path / "bench.json"
+    write_results(path, {"results": [1]}, "a")
+    write_results(path, {"results": [2]}, "b")
+    write_results(path, {"results": [3]}, "a")  # replaces run a, which moves last
+    runs = json.loads(path.read_text())["runs"]
+    assert [(r["label"], r["results"]) for r in runs] == [("b", [2]), ("a", [3])]
+    with pytest.raises(SystemExit, match="give --label"):
+        write_results(path, {"results": [4]})
+    plain = tmp_path / "plain.json"
+    write_results(plain, {"results": [5]})
+    assert json.loads(plain.read_text()) == {"results": [5]}
+    with pytest.raises(SystemExit, match="not a results file"):
+        write_results(plain, {"results": [6]}, "c")
+
+
+def test_results_files_one_per_benchmark():
+    """Each results file is one benchmark's labelled runs, and the docs cite only those."""
+    results = ROOT / "benchmarks" / "results"
+    for path in results.glob("*.json"):
+        data = json.loads(path.read_text())
+        assert data["benchmark"] == path.stem and data["runs"], path
+        assert len({run["label"] for run in data["runs"]}) == len(data["runs"]), path
+    import re
+    cited = set()
+    for doc in (ROOT / "docs").glob("*.md"):
+        cited |= set(re.findall(r"benchmarks/results/([\w{},]+)\.json", doc.read_text()))
+    names = {path.stem for path in results.glob("*.json")}
+    for name in cited:
+        expanded = re.sub(r"\{(\w+),(\w+)\}", lambda m: m.group(1), name)
+        assert expanded in names or name in names, name

@@ -142,12 +142,14 @@ def test_short_run_shows_no_bar(sim, capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_a_connector_callback_of_its_own_is_kept(sim, monkeypatch, capsys):
+@pytest.mark.parametrize("native", [False, True])
+def test_a_connector_callback_of_its_own_is_kept(sim, monkeypatch, capsys, native):
     monkeypatch.setattr(console, "LONG_BUILD_S", 0.0)
     sim.setup(timestep=0.1, backend=sim.test_backend, progress=True)
     cells = sim.Population(50, sim.IF_curr_exp())
     fractions = []
-    connector = sim.FixedProbabilityConnector(0.5, callback=fractions.append)
+    rng = sim.NativeRNG(seed=3) if native else None  # native: the counter-based rule path
+    connector = sim.FixedProbabilityConnector(0.5, callback=fractions.append, rng=rng)
     sim.Projection(cells, cells, connector, sim.StaticSynapse())
     assert fractions and fractions[-1] == 1.0
     assert connector.callback == fractions.append
