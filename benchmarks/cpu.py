@@ -10,9 +10,11 @@ cache ("cold", including the C++ compilation) and again with it filled ("warm").
 
 PyNN's examples are not part of PyNN's package: pass a copy of PyNN's ``examples`` folder
 (``--examples``, default ``.pynn_src/examples``; e.g. ``git archive`` of PyNN's repository).
-Prints a table and writes JSON to benchmarks/results/cpu_<host>.json::
+Prints a table; with ``--label``, adds the results as a run of that label to
+benchmarks/results/cpu.json (one file of labelled runs, newest last; ``--output`` names
+another file)::
 
-    python benchmarks/cpu.py [--examples DIR] [--only brunel ...] [--repeat N]
+    python benchmarks/cpu.py --label 2core [--examples DIR] [--only brunel ...] [--repeat N]
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from common import ROOT, device_name  # noqa: E402
+from common import ROOT, device_name, write_results  # noqa: E402
 
 EXAMPLES = {  # name: (script, arguments after the simulator)
     "parameter_changes": ("parameter_changes.py", []),
@@ -115,7 +117,10 @@ def main(argv=None):
     parser.add_argument("--engines", nargs="*", default=list(ENGINES))
     parser.add_argument("--repeat", type=int, default=1, help="runs per engine (best kept)")
     parser.add_argument("--timeout", type=float, default=1800)
-    parser.add_argument("--output", default=None)
+    parser.add_argument("--output", default=None,
+                        help="results file (default benchmarks/results/cpu.json)")
+    parser.add_argument("--label", help="add the results as this run to the results file "
+                        "of labelled runs (e.g. the machine: 2core)")
     opts = parser.parse_args(argv)
     example_dir = Path(opts.examples)
     if not (example_dir / "parameter_changes.py").exists():
@@ -150,9 +155,12 @@ def main(argv=None):
         print(f"| {name} | " + " | ".join(cells) + " |")
     info = {"device": device_name("cpu"), "python": sys.version.split()[0],
             "date": time.strftime("%Y-%m-%d"), "results": results}
-    out = Path(opts.output) if opts.output else HERE / "results" / "cpu_2core.json"
-    out.write_text(json.dumps(info, indent=1) + "\n")
-    print(f"\nwritten: {out}")
+    out = Path(opts.output) if opts.output else HERE / "results" / "cpu.json"
+    if opts.label is None and opts.output is None:
+        print("\nnot written: give --label to add this run to benchmarks/results/cpu.json")
+        return
+    write_results(out, info, opts.label)
+    print(f"\nwritten: {out}" + (f" (run {opts.label!r})" if opts.label else ""))
 
 
 if __name__ == "__main__":
