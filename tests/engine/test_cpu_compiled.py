@@ -174,18 +174,6 @@ def test_unsupported_family_falls_back(family):
     assert family in cpu.unsupported(net)
 
 
-def test_no_compiler_falls_back(monkeypatch):
-    monkeypatch.setattr("pyNN_neurongpu.engine.network._FALLBACKS_SAID", set())
-    monkeypatch.setattr(compiler, "compiler", lambda: None)
-    net = Network(Backend("cpu-compiled", "float64"), dt=0.1)
-    notes = _fallback_notes(net)
-    cells = net.add_neurons("iaf_psc_exp", 2, {"i_offset": 1.0})
-    net.record_spikes(cells.group, cells.local)
-    net.run(500)
-    assert len(notes) == 1 and "no C++ compiler" in notes[0]
-    assert cells.group.spike_recorder.events()[0].size > 0
-
-
 def test_backend_cpu_is_the_reference(monkeypatch):
     monkeypatch.setattr(cpu.CpuStep, "__init__", lambda *a: pytest.fail("compiled step"))
     net = Network(Backend("cpu", "float64"), dt=0.1)
