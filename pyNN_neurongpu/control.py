@@ -16,6 +16,12 @@ from .errors import InvalidTimeError, time_steps
 BACKEND_OPTIONS = ("backend", "precision", "rng_seed", "integration_tolerance", "verbosity",
                    "progress", "check_numerics", "connectivity")
 CONNECTIVITY = ("stored", "procedural", "auto")
+OFF_GRID_ON_GPU = (
+    "setup(spike_precision='off_grid'): precise spike timing runs on the CPU engine only "
+    "for now, and this network runs on the GPU, where every cell type runs on-grid: "
+    "IF_curr_exp and IF_curr_delta as iaf_psc_exp/iaf_psc_delta, not NEST's _ps models; "
+    "spike sources emit on the time grid (SpikeSourceArray times are still recorded "
+    "exactly). Use backend='cpu' for NEST's precise models")
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
@@ -46,10 +52,21 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         normal_clipped_to_boundary, lognormal or exponential (delays bounded). With
         'procedural' any other projection raises ConnectionError; with 'auto' it is
         stored. On a GPU, procedural projections are stored for now (with a warning).
-    `spike_precision`: 'on_grid' (default) or 'off_grid'. Neurons always spike on the
-        time grid (NEST's on-grid models); with 'off_grid', SpikeSourceArray spikes are
-        recorded at their exact times, as NEST's precise spike generators record them
-        (they still act on their targets in the step that ends after them).
+    `spike_precision`: 'on_grid' (default) or 'off_grid'. With 'off_grid' the cell types
+        that NEST has in a precise variant run it, as pyNN.nest picks them: IF_curr_exp
+        follows iaf_psc_exp_ps, IF_curr_delta iaf_psc_delta_ps, SpikeSourcePoisson
+        poisson_generator_ps, and SpikeSourceArray emits its exact times; spikes carry
+        their offset inside the step, act on precise targets at their exact times, and are
+        recorded at them (docs/nest-semantics.md). Other cell types spike on the grid, as
+        in pyNN.nest. Off-grid runs on the CPU engine only for now: setup() with
+        'off_grid' on the GPU (backend='gpu', or 'auto' where CuPy sees one) logs a
+        warning to logger "PyNN" and the network runs on-grid there (IF_curr_exp and
+        IF_curr_delta as NEST's on-grid models; SpikeSourceArray times still recorded
+        exactly), as PyNN's own scenarios need. The
+        default stays 'on_grid', unlike pyNN.nest's 'off_grid': the GPU has no precise
+        step, a script should give the same spikes on either device, and on-grid is the
+        fast path; to reproduce pyNN.nest's default run, pass spike_precision='off_grid'
+        (and backend='cpu').
     `verbosity`: pyNN.nest's levels; at 'info' (default; PYNN_NEURONGPU_VERBOSITY) the
         first setup() on a device logs "pyNN.neurongpu running on <device>, <precision>"
         to logger "PyNN" (to stderr where logging is not configured); at 'warning',
@@ -98,6 +115,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         rng_seed=seed,
         verbosity=verbosity, progress=progress)
     simulator.state.spike_precision = spike_precision
+    if spike_precision == "off_grid" and simulator.state.backend.is_gpu:
+        console.logger.warning(OFF_GRID_ON_GPU)
     simulator.state.connectivity = connectivity
     simulator.state.integration_tolerance = tolerance
     simulator.state.check_numerics = simulator.state.network.check_numerics = \

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from pyNN import common, errors
-from pyNN.parameters import LazyArray, ParameterSpace, Sequence, simplify
+from pyNN.parameters import ArrayParameter, LazyArray, ParameterSpace, Sequence, simplify
 from pyNN.random import RandomDistribution
 from pyNN.standardmodels import StandardCellType
 
@@ -29,7 +29,7 @@ def _to_engine_values(name, values, model):
     """Evaluated PyNN values -> what the engine stores (floats, or arrays of times)."""
     if name in model.sequence_parameters:
         values = np.atleast_1d(values)
-        return [np.asarray(v.value if isinstance(v, Sequence) else v, dtype=float)
+        return [np.asarray(v.value if isinstance(v, ArrayParameter) else v, dtype=float)
                 for v in values]
     return np.asarray(values, dtype=float)
 
@@ -106,8 +106,12 @@ class PopulationMixin:
         for name in names:
             raw = group.get_param(name, self._local())
             if name in group.model.sequence_parameters:
+                # PyNN's own type: Sequence (spike times) or ArrayParameter (GIF kernels)
+                kind = type(self.celltype.default_parameters.get(name))
+                if not issubclass(kind, ArrayParameter):
+                    kind = Sequence
                 arr = np.empty(len(raw), dtype=object)
-                arr[:] = [Sequence(v) for v in raw]
+                arr[:] = [kind(v) for v in raw]
                 values[name] = arr
             else:
                 values[name] = simplify(raw) if len(raw) else np.asarray(raw, dtype=float)
@@ -213,15 +217,16 @@ class Population(PopulationMixin, common.Population):
         parameter_space.shape = (self.size,)
         parameter_space.evaluate(simplify=False)
         from .engine import get_model
-        model = get_model(self.celltype.engine_model)
+        from .standardmodels.base import engine_family
+        family = engine_family(self.celltype, state.spike_precision, state.backend.is_gpu)
+        model = get_model(family)
         params = {name: _to_engine_values(name, value, model)
                   for name, value in parameter_space.items()}
         if "integration_tolerance" in model.parameters:
             params["integration_tolerance"] = state.integration_tolerance
         _reject_nan(params, model)
         try:
-            self._slice_info = state.network.add_neurons(self.celltype.engine_model,
-                                                         self.size, params)
+            self._slice_info = state.network.add_neurons(family, self.size, params)
         except ValueError as err:
             raise errors.InvalidParameterValueError(str(err)) from None
         first = self._slice_info.gid_start

@@ -55,6 +55,13 @@ def make_ids(first: int, n: int) -> np.ndarray:
     return ids
 
 
+def _use_device_of_local_rank(backend, comm):
+    """One rank per GPU: local rank r of a node uses its GPU r modulo their number (several
+    ranks share a GPU where there are more ranks than GPUs)."""
+    cuda = backend.xp.cuda
+    cuda.Device(comm.local_rank % cuda.runtime.getDeviceCount()).use()
+
+
 class State(common.control.BaseState):
     """Clock, delays and network of the current simulation."""
 
@@ -86,7 +93,12 @@ class State(common.control.BaseState):
     def configure(self, timestep, min_delay, max_delay, backend=None, precision=None,
                   rng_seed=None, verbosity="info", progress=False):
         """Start a fresh network; if the backend cannot be created, nothing changes."""
-        new_backend = Backend(backend, precision, rng_seed)
+        seed = rng_seed
+        if seed is None and self.comm.size > 1:  # every rank draws the same numbers
+            seed = self.comm.allgather(int(np.random.SeedSequence().entropy % 2**31))[0]
+        new_backend = Backend(backend, precision, seed)
+        if new_backend.is_gpu and self.comm.size > 1:
+            _use_device_of_local_rank(new_backend, self.comm)
         self.verbosity = verbosity
         self.progress = progress
         self.dt = float(timestep)

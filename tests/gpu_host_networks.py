@@ -48,6 +48,25 @@ def stdp(Network, Backend):
     return net
 
 
+def exchanged(Network, Backend):
+    """LIF neurons under a one-rank communicator that still exchanges (min delay 4 steps)."""
+    from pyNN_neurongpu.engine import parallel
+
+    class ExchangingOneRank(parallel.Communicator):
+        distributed = True
+
+    net = Network(Backend("gpu", "float64", seed=4), dt=0.1, comm=ExchangingOneRank())
+    src = net.add_neurons("poisson_source", 10, {"rate": 100.0})
+    nrn = net.add_neurons("iaf_psc_exp", 20)
+    rng = np.random.default_rng(1)
+    net.connect(rng.integers(0, 10, 200) + src.gid_start,
+                rng.integers(0, 20, 200) + nrn.gid_start, 0.5, rng.integers(4, 9, 200),
+                "excitatory")
+    net.record_spikes(nrn.group, nrn.local[:5])
+    net.run(30)   # intervals end at steps 4, 8, ..., 28 and at the run's end, 30
+    return net
+
+
 if __name__ == "__main__":
     import cupy
 
@@ -55,5 +74,8 @@ if __name__ == "__main__":
         sys.exit("run with tests/fake_cupy first on PYTHONPATH")
     from pyNN_neurongpu.engine import Backend, Network
     net = globals()[sys.argv[1]](Network, Backend)
+    exchange = net.exchange
     print(json.dumps({"trace": cupy.TRACE, "pipelined": net.last_gpu_step.pipelined,
+                      "intervals": exchange.intervals if exchange is not None else None,
+                      "chunk": net.last_gpu_step.chunk,
                       "sources": [code for code, _ in cupy.SOURCES.values()]}))

@@ -7,6 +7,7 @@
 #   bash tools/gpu_session.sh tests      # the GPU-marked tests and the host-code checks
 #   bash tools/gpu_session.sh bench      # microcircuit and balanced AdEx, new vs .baseline
 #   bash tools/gpu_session.sh sanitize   # compute-sanitizer over our kernels
+#   bash tools/gpu_session.sh capacity   # construction bytes per synapse on the GPU
 #   bash tools/gpu_session.sh all
 #
 # Logs and JSON go to $OUT (the device tool's folder that comes back), else ./out/.
@@ -14,23 +15,26 @@ set -uo pipefail
 stage=${1:-all}
 out=${OUT:-out}
 mkdir -p "$out"
-python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
+out=$(cd "$out" && pwd)   # absolute: the benchmarks run from other folders
+# a fresh target each call: a second install into a used one leaves packages half-replaced
+site=$(mktemp -d /tmp/site.XXXX)
+python3 -m pip install -q --no-index --no-deps --target "$site" .whl/*.whl || exit 1
+export PYTHONPATH=$site:$PWD PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/device.txt"
 status=0
 
 run_tests() {
-    timeout "${TEST_TIMEOUT:-560}" python3 -m pytest -q -m gpu tests -p no:cacheprovider -rfE \
+    timeout "${TEST_TIMEOUT:-560}" python3 -m pytest -q -m gpu tests -p no:cacheprovider -rfE --continue-on-collection-errors \
         --durations=15 2>&1 | tee "$out/gpu_tests.log" | tail -60
     status=$((status | PIPESTATUS[0]))
 }
 
 bench_one() {  # $1: code directory, $2: label
-    (cd "$1" && PYTHONPATH=/tmp/site:$PWD python3 benchmarks/microcircuit.py --scale 1 \
-        --time 3000 --devices gpu --precision float32 --record no \
-        --json "$OLDPWD/$out/microcircuit_$2.json") 2>&1 | tail -8 | tee -a "$out/bench.log"
-    (cd "$1" && PYTHONPATH=/tmp/site:$PWD python3 benchmarks/balanced_adex.py \
-        --sizes 1000000 --time 1000 --json "$OLDPWD/$out/balanced_adex_$2.json") 2>&1 \
+    (cd "$1" && PYTHONPATH=$site:$PWD python3 benchmarks/microcircuit.py --scale 1 \
+        --time 3000 --devices gpu --precision float32 --record no yes \
+        --json "$out/microcircuit_$2.json") 2>&1 | tail -8 | tee -a "$out/bench.log"
+    (cd "$1" && PYTHONPATH=$site:$PWD python3 benchmarks/balanced_adex.py \
+        --sizes 1000000 --time 1000 --json "$out/balanced_adex_$2.json") 2>&1 \
         | tail -8 | tee -a "$out/bench.log"
 }
 
@@ -47,6 +51,13 @@ run_bench() {
     bench_one .baseline before2
 }
 
+run_capacity() {  # GPU bytes per synapse at peak, per connector, float32 and float64
+    timeout "${CAPACITY_TIMEOUT:-240}" python3 benchmarks/capacity.py --backend gpu \
+        --synapses "${CAPACITY_SYNAPSES:-20000000}" --json "$out/capacity.json" \
+        --label gpu 2>&1 | tail -40 | tee "$out/capacity.log"
+    status=$((status | PIPESTATUS[0]))
+}
+
 run_sanitize() {
     python3 tools/sanitize_gpu.py --logs "$out/sanitizer" 2>&1 | tail -40 | tee "$out/sanitizer.log"
     status=$((status | PIPESTATUS[0]))
@@ -56,6 +67,7 @@ case "$stage" in
     tests) run_tests ;;
     bench) run_bench ;;
     sanitize) run_sanitize ;;
+    capacity) run_capacity ;;
     all) run_tests; run_bench; run_sanitize ;;
     *) echo "unknown stage $stage (tests, bench, sanitize, all)" >&2; exit 2 ;;
 esac

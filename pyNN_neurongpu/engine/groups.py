@@ -170,7 +170,9 @@ class NeuronGroup:
 
     def _check(self, params):
         """Run the model's parameter checks on host copies (models use NumPy there)."""
-        self.model.check({k: self.backend.to_host(v) for k, v in params.items()})
+        host = {k: self.backend.to_host(v) for k, v in params.items()}
+        self.model.check(host)
+        self.model.check_step(host, self.dt)
 
     def prepare(self):
         """Compute the model's derived quantities (in float64, stored in the backend's

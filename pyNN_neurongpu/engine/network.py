@@ -35,10 +35,6 @@ from .synapses import get_synapse_model
 logger = logging.getLogger("pyNN_neurongpu")
 _FALLBACKS_SAID: set[str] = set()  # reasons for the reference step already given
 
-_GPU_UNDER_MPI = ("pyNN.neurongpu runs a network over several MPI ranks on the CPU engine "
-                  "only (setup(backend='cpu') or PYNN_NEURONGPU_BACKEND=cpu): the GPU step "
-                  "has no spike exchange yet")
-
 
 class Network:
     """A spiking network on one backend, advanced in fixed steps of `dt` ms."""
@@ -47,9 +43,8 @@ class Network:
         self.backend = backend
         # the ranks sharing this network (engine/parallel.py); one rank: no exchange
         self.comm = comm if comm is not None else parallel.Communicator()
-        if self.comm.distributed and backend.is_gpu:
-            raise NotImplementedError(_GPU_UNDER_MPI)
         self.exchange = None
+        self.last_gpu_step = None  # the GpuStep of the latest run, where one ran
         self._gid_owned = np.zeros(0, dtype=bool)
         self.dt = float(dt)
         self.step = 0
@@ -312,19 +307,49 @@ class Network:
         for proc in self.procedural_groups:
             proc.prepare(self)
             max_delay = max(max_delay, proc.max_delay)
+        self._check_precise()
         self._tables = tables
         n_slots = max_delay + 1
         for g in self.groups.values():
             if not g.model.receptors:
                 continue
             if g.ring is None:
-                g.ring = delivery.RingBuffer(self.backend, n_slots, len(g.model.receptors), g.size)
+                ring = delivery.EventRing if g.model.precise else delivery.RingBuffer
+                g.ring = ring(self.backend, n_slots, len(g.model.receptors), g.size)
             elif g.ring.n_slots < n_slots or g.ring.n != g.size:
                 g.ring = g.ring.resized(max(n_slots, g.ring.n_slots), g.size, self.step)
         self._n_slots = n_slots
         self.exchange = None
         if self.comm.distributed:
             self.exchange = self._make_exchange(tables)
+
+    def _check_precise(self):
+        """Refuse what precise spike timing (NEST's _ps families) cannot run yet."""
+        precise = [g for g in self.groups.values() if g.model.precise and g.size]
+        if not precise:
+            return
+        names = sorted({g.model.name for g in precise})
+        if self.backend.is_gpu:
+            raise NotImplementedError(
+                f"precise spike timing ({', '.join(names)}; setup(spike_precision="
+                "'off_grid')) runs on the CPU engine only for now: use setup(backend='cpu') "
+                "or spike_precision='on_grid'")
+        timed = {g.index for g in precise if g.model.receptors}
+        if not timed:
+            return   # precise sources only: no target reads offsets (MPI exchanges steps)
+        if self.comm.distributed:
+            names = sorted({g.model.name for g in precise if g.index in timed})
+            raise NotImplementedError(
+                f"precise spike timing ({', '.join(names)}) is not available under MPI yet")
+        for pg in [*self.plastic_groups, *self.procedural_groups]:
+            post = getattr(pg, "post_gids", None)
+            if post is None:
+                post = self.backend.to_host(pg.post)
+            if np.isin(self._gid_group[np.asarray(post, dtype=np.int64)], list(timed)).any():
+                raise NotImplementedError(
+                    "plastic or procedural synapses onto neurons with precise spike timing "
+                    f"({', '.join(names)}) are not available yet; use "
+                    "setup(spike_precision='on_grid')")
 
     def _make_exchange(self, tables):
         """The spike exchange: which sources this rank needs, and the interval (the
@@ -364,8 +389,6 @@ class Network:
                 rec.sample(self.step)
         for g in groups:
             g.log_emitted(self.step, self.step + n_steps)
-        if self.exchange is not None and self.backend.is_gpu:
-            raise NotImplementedError(_GPU_UNDER_MPI)
         if self._gpu_step_possible():
             from .gpu import GpuStep
             runner = self.last_gpu_step = GpuStep(self, n_steps, use_graphs=self.use_graphs)
@@ -409,6 +432,10 @@ class Network:
 
     def _gpu_step_possible(self) -> bool:
         if not (self.backend.is_gpu and self.use_kernels) or self.procedural_groups:
+            return False
+        if self.exchange is not None and self.plastic_groups:
+            # remote spikes reach plastic synapses at their own step only in the array-code
+            # step (which runs on the device's arrays)
             return False
         from .gpu import GpuStep
         return GpuStep.supports(self)

@@ -81,3 +81,18 @@ def check(network, groups, first_step: int, last_step: int) -> None:
                 f"{g.model.name} neuron {local} (of {g.size}): {name} = {value:g} {rule}",
                 model=g.model.name, local=local, gid=int(g.gids[local]), variable=name,
                 value=value, first_step=first_step, last_step=last_step, rule=rule)
+
+
+def raise_on_every_rank(comm, failure, first_step: int, last_step: int) -> None:
+    """Under MPI, after each rank's check of an interval: a rank whose neurons became
+    unstable raises its `failure`, and the others raise too (none waits for it in the
+    exchange)."""
+    failed = comm.allgather(failure is not None) if comm.distributed else [failure is not None]
+    if failure is not None:
+        raise failure
+    if any(failed):
+        rank = failed.index(True)
+        raise NumericalInstability(
+            f"numerical instability on rank {rank} between steps {first_step} and "
+            f"{last_step}", first_step=first_step, last_step=last_step,
+            rule="was reported by another rank")

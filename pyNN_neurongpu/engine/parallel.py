@@ -26,6 +26,7 @@ mpi4py, imported only where the process was started by an MPI launcher.
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 
@@ -142,6 +143,7 @@ class SpikeExchange:
         self.bytes_sent = 0    # spike payload sent to other ranks, all intervals
         self.intervals = 0
         self.interval_bytes = []  # payload sent by this rank in each interval
+        self.seconds = 0.0        # wall time in the exchanges (packing, MPI, sorting)
 
     def collect(self, step: int, gids, counts, exchanged, fired):
         """Keep step `step`'s spikes: `gids`/`counts` of every spike of stored neurons,
@@ -156,6 +158,7 @@ class SpikeExchange:
         counts) with gids in the one-process order."""
         if not self._pending:
             return []
+        t0 = time.perf_counter()
         steps = np.concatenate([np.full(g.size, s, np.int64)
                                 for s, g, _, _, _ in self._pending])
         gids = np.concatenate([g for _, g, _, _, _ in self._pending]).astype(np.int64)
@@ -187,7 +190,37 @@ class SpikeExchange:
             lo, hi = np.searchsorted(all_steps, [s, s + 1])
             out.append((s, fired, all_gids[lo:hi], all_counts[lo:hi]))
         self._pending = []
+        self.seconds += time.perf_counter() - t0
         return out
+
+    def exchange_events(self, steps, gids, counts):
+        """The GPU step's exchange: this rank's spikes of distributed neurons in the
+        interval (step, global index, multiplicity; delivered here already) go to the
+        ranks that need them; returns the (steps, gids, counts) that the other ranks sent
+        this one, sorted by step and then in the one-process order."""
+        t0 = time.perf_counter()
+        steps, gids, counts = (np.asarray(a, dtype=np.int64) for a in (steps, gids, counts))
+        send = []
+        sent = 0
+        for r in range(self.comm.size):
+            if r == self.comm.rank:
+                send.append(np.zeros(0, dtype=np.int32))
+                continue
+            sel = self._needed_by[r][gids]
+            words = np.stack([steps[sel], gids[sel], counts[sel]], axis=1).astype(
+                np.int32).reshape(-1)
+            sent += words.nbytes
+            send.append(words)
+        received = self.comm.alltoallv(send)
+        self.bytes_sent += sent
+        self.interval_bytes.append(sent)
+        self.intervals += 1
+        triplets = (np.concatenate(received) if received else np.zeros(0, np.int32)).reshape(
+            -1, SPIKE_WORDS).astype(np.int64)
+        order = np.lexsort((self._order[triplets[:, 1]], triplets[:, 0]))
+        triplets = triplets[order]
+        self.seconds += time.perf_counter() - t0
+        return triplets[:, 0], triplets[:, 1], triplets[:, 2]
 
     def clear(self):
         self._pending = []

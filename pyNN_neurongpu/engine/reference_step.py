@@ -47,6 +47,7 @@ def advance(net, groups, stim, k):
     xp = backend.xp
     step = net.step
     fired = []
+    timed = []   # (family, local, offset) of the spikes of precise families
     for g in groups:
         inputs = g.ring.take(step) if g.ring is not None else None
         i_stim = xp.zeros(g.size, dtype=backend.float)
@@ -58,6 +59,13 @@ def advance(net, groups, stim, k):
                           i_stim=i_stim, rng=backend.rng(f"neurons:{g.model.name}"),
                           extra=g.extra)
         counts = g.model.update(ctx)
+        if g.model.precise:   # (counts, local, offset): spikes with their offsets
+            counts, ev_local, ev_offset = counts
+            timed.append((g, ev_local, ev_offset))
+            if g.spike_recorder.active and g.extra.get("steps") is None:
+                g._emitted.append((np.full(ev_local.shape[0], step, dtype=np.int64),
+                                   np.asarray(ev_local, dtype=np.int64),
+                                   (step + 1) * net.dt - np.asarray(ev_offset)))
         g.spike_recorder.record(step, counts)
         fired.append((g, counts))
     net.step = step + 1
@@ -80,15 +88,43 @@ def advance(net, groups, stim, k):
         mult = xp.concatenate(mult)
     else:
         sources = mult = None
-    _deliver(net, step, fired, sources, mult)
+    _deliver(net, step, fired, sources, mult, timed)
 
 
-def _deliver(net, step, fired, sources, mult):
+def _timed_spikes(net, fired, timed):
+    """One (global index, offset) per spike of the step: the offsets of precise
+    families' spikes, 0 (the step's end) for the others'."""
+    xp = net.backend.xp
+    gids, offsets = [], []
+    precise = {g.index for g, _, _ in timed}
+    for g, local, offset in timed:
+        gids.append(g.gids_dev[xp.asarray(local, dtype=np.int64)])
+        offsets.append(xp.asarray(offset, dtype=np.float64))
+    for g, counts in fired:
+        if g.index in precise:
+            continue
+        local = xp.nonzero(counts)[0]
+        if local.shape[0]:
+            c = counts[local].astype(np.int64)
+            gids.append(net.backend.repeat(g.gids_dev[local], c))
+            offsets.append(xp.zeros(int(c.sum()), dtype=np.float64))
+    return xp.concatenate(gids), xp.concatenate(offsets)
+
+
+def _deliver(net, step, fired, sources, mult, timed=None):
     """Deliver step `step`'s spikes `sources` (global indices in the one-process order,
-    multiplicities `mult`; None: no spike) into the ring buffers."""
+    multiplicities `mult`; None: no spike) into the ring buffers; families with timed
+    input (precise spike timing) receive every spike with its offset (`timed`: the
+    precise families' spikes)."""
     if sources is not None:
+        timed_spikes = None
         for gi, table in net._tables.items():
             g = net._group_by_index(gi)
+            if isinstance(g.ring, delivery.EventRing):
+                if timed_spikes is None:
+                    timed_spikes = _timed_spikes(net, fired, timed or [])
+                delivery.propagate_timed(net.backend, table, g.ring, step, *timed_spikes)
+                continue
             delivery.propagate(net.backend, table, g.ring, step, sources, mult)
         for proc in net.procedural_groups:
             proc.deliver(net, step, sources, mult)
@@ -114,22 +150,13 @@ def _collect(net, step, fired):
 
 
 def _check_on_every_rank(net, groups, first_step: int, last_step: int):
-    """numerics.check over an interval, on every rank together: a rank whose neurons
-    became unstable raises, and so do the others (none waits for it in the exchange)."""
+    """numerics.check over an interval, on every rank together."""
     try:
         numerics.check(net, groups, first_step, last_step)
         failure = None
     except numerics.NumericalInstability as err:
         failure = err
-    failed = net.comm.allgather(failure is not None)
-    if failure is not None:
-        raise failure
-    if any(failed):
-        rank = failed.index(True)
-        raise numerics.NumericalInstability(
-            f"numerical instability on rank {rank} between steps {first_step} and "
-            f"{last_step}", first_step=first_step, last_step=last_step,
-            rule="was reported by another rank")
+    numerics.raise_on_every_rank(net.comm, failure, first_step, last_step)
 
 
 def deliver_interval(net):

@@ -13,6 +13,9 @@ listed twice receives the current twice (two connections).
 
 from __future__ import annotations
 
+import hashlib
+import math
+
 import numpy as np
 
 
@@ -258,6 +261,7 @@ class NoiseCurrent(CurrentStimulus):
         self.stream = stream  # name of the backend random stream
         self._amps = None
         self._next_draw = 0
+        self._n_drawn = 0  # rows drawn so far (the GPU's counter-based draws)
         self.set_params(0, mean=mean, stdev=stdev, interval=interval, start=start, stop=stop)
 
     def _reset_state(self):
@@ -279,7 +283,11 @@ class NoiseCurrent(CurrentStimulus):
         first_draw = max(lo + a, self._next_draw)
         if first_draw < lo + b:
             n_draws = -(-(lo + b - first_draw) // interval)
-            noise = backend.rng(self.stream).normal((n_draws, n_t), dtype=backend.float)
+            if backend.is_gpu:
+                noise = self._counter_normal(backend, n_draws, n_t)
+            else:
+                noise = backend.rng(self.stream).normal((n_draws, n_t), dtype=backend.float)
+            self._n_drawn += n_draws
             draws = p["mean"] + p["stdev"] * noise
             self._next_draw = first_draw + n_draws * interval
         else:
@@ -290,3 +298,20 @@ class NoiseCurrent(CurrentStimulus):
         out[a:b] = held[backend.asarray(which)]
         self._amps = held[-1].copy()
         return out
+
+    def _counter_normal(self, backend, n_draws, n_t):
+        """Rows `_n_drawn` .. + n_draws of N(0, 1) values, one per target, from Philox
+        keyed by the seed and stream name and counted by (row, target position): the
+        same numbers however the run is split into chunks (a GPU step's chunks end at
+        every MPI exchange) and on every rank (all hold every target)."""
+        from .procedural import philox4x32_10, uniform_from
+        xp = backend.xp
+        digest = hashlib.blake2b(f"{backend.seed}:{self.stream}".encode(), digest_size=8,
+                                 person=b"noise").digest()
+        word = int.from_bytes(digest, "little")
+        rows = xp.arange(self._n_drawn, self._n_drawn + n_draws, dtype=np.uint64)[:, None]
+        cols = xp.arange(n_t, dtype=np.uint64)[None, :]
+        w = philox4x32_10(xp, rows & np.uint64(0xFFFFFFFF), rows >> np.uint64(32), cols, 0,
+                          word & 0xFFFFFFFF, word >> 32)
+        u1, u2 = uniform_from(xp, w[0], w[1]), uniform_from(xp, w[2], w[3])
+        return (xp.sqrt(-2.0 * xp.log(u1)) * xp.cos(2.0 * math.pi * u2)).astype(backend.float)

@@ -73,15 +73,35 @@ def check_declarations(pynn_class, model, names: dict, pynn_defaults=()) -> None
                             f"engine's {names.get(name, name)} to {var.default!r}")
 
 
+def engine_family(celltype, spike_precision: str, on_gpu: bool = False) -> str:
+    """The engine family a population of `celltype` runs on: the precise-spike-timing
+    variant (NEST's _ps model) where setup(spike_precision='off_grid') asks for it and the
+    cell type has one, as pyNN.nest picks ``nest_name[spike_precision]``. On a GPU there is
+    none yet: every family is the on-grid one there (setup() logs a warning that says so;
+    SpikeSourceArray's times are still recorded exactly)."""
+    precise = getattr(celltype, "precise_engine_model", None)
+    if spike_precision != "off_grid" or precise is None or on_gpu:
+        return celltype.engine_model
+    return precise
+
+
 def engine_cell_type(pynn_class, engine_model: str, names=None, pynn_defaults=(),
-                     **attributes):
+                     precise: str | None = None, **attributes):
     """Return a subclass of `pynn_class` that runs on engine family `engine_model`.
 
     Every PyNN parameter maps to the engine parameter of the same name; state
     variables (initial values) likewise, except where `names` (PyNN name -> engine
     name) renames them. Units and defaults must agree with PyNN's (see
-    :func:`check_declarations`). Extra class attributes may be given.
+    :func:`check_declarations`). `precise` names the family of the precise-spike-timing
+    variant (setup(spike_precision='off_grid')), which must declare the same parameters
+    and state. Extra class attributes may be given.
     """
+    if precise is not None:
+        p_model, model = get_model(precise), get_model(engine_model)
+        if (p_model.units() != model.units()
+                or p_model.default_parameters() != model.default_parameters()
+                or p_model.default_state() != model.default_state()):
+            raise TypeError(f"{precise} does not declare what {engine_model} declares")
     model = get_model(engine_model)
     names = dict(names or {})
     missing = {names.get(n, n) for n in pynn_class.default_parameters} - set(model.parameters)
@@ -104,6 +124,7 @@ def engine_cell_type(pynn_class, engine_model: str, names=None, pynn_defaults=()
         "__doc__": pynn_class.__doc__,
         "__module__": attributes.pop("__module__", __name__),
         "engine_model": engine_model,
+        "precise_engine_model": precise,
         "translations": build_translations(*[(name, names.get(name, name))
                                              for name in pynn_class.default_parameters]),
         "engine_names": names,

@@ -45,7 +45,7 @@ def count(trace, kind):
 
 @pytest.fixture(scope="module")
 def traces():
-    return {name: trace_of(name) for name in ("pipelined", "lif", "stdp")}
+    return {name: trace_of(name) for name in ("pipelined", "lif", "stdp", "exchanged")}
 
 
 def test_pipelined_steps_deliver_beside_the_update(traces):
@@ -57,8 +57,13 @@ def test_pipelined_steps_deliver_beside_the_update(traces):
     assert count(run["trace"], "begin_capture") == 1
     assert count(run["trace"], "graph_launch") == 2   # 250 steps: two whole chunks
     # the last 50 steps launched one by one, then the last step's spikes delivered
-    simulated = [name for name in direct if name not in ("count_sources", "place_synapses")]
+    simulated = [name for name in direct
+                 if name not in ("count_sources", "place_synapses", "flag_bad_state")]
     assert simulated == step * 50 + ["propagate"]
+    # the state is checked once per chunk, by one launch after the chunk's steps
+    chunk_ends = [i for i, name in enumerate(direct) if name == "flag_bad_state"]
+    assert len(chunk_ends) == 3
+    assert direct[chunk_ends[-1] - 1] == "end_pipelined_step"
     fused = [code for code in run["sources"] if "update_families" in code]
     assert len(fused) == 1 and "(args)[(step) & 1]" in fused[0]   # two spike lists
 
@@ -79,3 +84,13 @@ def test_plastic_groups_run_in_the_fused_step(traces):
     step = ["spike_source_array_update", "update_families", "stdp_record_post",
             "stdp_propagate", "end_step"]
     assert captured == step * 100
+
+
+def test_under_mpi_chunks_end_at_every_exchange(traces):
+    run = traces["exchanged"]
+    assert run["chunk"] == 4                # the minimum delay, in steps
+    assert run["intervals"] == 8            # 7 whole intervals and the run's last 2 steps
+    assert count(run["trace"], "begin_capture") == 1
+    assert count(run["trace"], "graph_launch") == 7
+    launches = [e[1] for e in run["trace"] if e[0] == "launch"]
+    assert launches.count("flag_bad_state") == 8   # the state checked once per chunk

@@ -4,15 +4,22 @@ writes its spikes, membrane traces and weights (gathered on rank 0) to an .npz f
     mpiexec -n 2 python tests/mpi/networks.py numpy out.npz
 """
 
+import os
 import sys
 
 import numpy as np
-import pyNN.neurongpu as sim
-from pyNN.random import NumpyRNG, RandomDistribution
+
+import pynn_neurongpu_alias
+
+pynn_neurongpu_alias.install()  # where the package's .pth is not installed (a GPU machine)
+import pyNN.neurongpu as sim  # noqa: E402
+from pyNN.random import NumpyRNG, RandomDistribution  # noqa: E402
 
 
 def build(kind: str):
-    sim.setup(timestep=0.1, min_delay="auto", backend="cpu", rng_seed=11)
+    # MPI_NETWORKS_BACKEND=gpu: the same networks on the GPU (tests/mpi/test_mpi_gpu.py)
+    sim.setup(timestep=0.1, min_delay="auto", rng_seed=11, precision="float64",
+              backend=os.environ.get("MPI_NETWORKS_BACKEND", "cpu"))
     if kind == "local":
         return build_local()
     rng = sim.NativeRNG(5) if kind == "native" else NumpyRNG(seed=5, parallel_safe=True)
@@ -90,6 +97,7 @@ def main(kind: str, path: str):
     weights = [prj.get("weight", format="list", gather=True) for prj in projections]
     sizes = [prj.size() for prj in projections]
     exchange = sim.simulator.state.comm.allgather(exchange_figures())
+    gpu_step = sim.simulator.state.network.last_gpu_step is not None
     assert sum(p.local_size for p in pops) <= sum(p.size for p in pops)
     if sim.rank() == 0:
         for i, (first, block) in enumerate(zip(segments, blocks)):
@@ -106,6 +114,7 @@ def main(kind: str, path: str):
             out[f"weights_{i}"] = np.array(sorted(map(tuple, w)))
         out["sizes"] = np.array(sizes)
         out["ranks"] = np.array([sim.num_processes()])
+        out["gpu_step"] = np.array([gpu_step])
     out["exchange"] = np.array(exchange)
     if sim.rank() == 0:
         np.savez(path, **out)

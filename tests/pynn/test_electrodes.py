@@ -441,3 +441,24 @@ def test_piecewise_schedule_keeps_values_in_flight():
     np.testing.assert_array_equal(first, [0] * 5 + [1.0] * 5)
     np.testing.assert_array_equal(second, [1.0] * 4 + [2.0] * 6)
     assert stim.amplitude_at(30) == 2.0
+
+
+def test_gpu_noise_draws_do_not_depend_on_how_the_run_is_split():
+    """The GPU's counter-based noise (engine/stimuli.py): rows drawn in one call or in
+    pieces are the same numbers, distinct per target and row, N(0, 1)."""
+    from pyNN_neurongpu.engine import Backend
+    from pyNN_neurongpu.engine.stimuli import NoiseCurrent
+
+    backend = Backend("cpu", "float64", seed=3)   # the array code runs on NumPy here
+    whole = NoiseCurrent("noise0")._counter_normal(backend, 10, 400)
+    pieces = NoiseCurrent("noise0")
+    parts = []
+    for n in (3, 1, 6):
+        parts.append(pieces._counter_normal(backend, n, 400))
+        pieces._n_drawn += n
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+    other = NoiseCurrent("noise1")._counter_normal(backend, 10, 400)
+    assert not np.allclose(other, whole)
+    big = NoiseCurrent("noise0")._counter_normal(backend, 200, 500)
+    assert abs(big.mean()) < 0.01 and abs(big.std() - 1.0) < 0.01
+    assert np.unique(big).size == big.size

@@ -157,3 +157,15 @@ def test_microcircuit_without_matplotlib_writes_its_results(tmp_path):
                                           "L6E", "L6I"}
     assert len(list(out.glob("spikes_*.pkl"))) == 8
     assert not (out / "microcircuit.png").exists()
+
+
+def test_a_module_installed_but_failing_to_import_is_named_with_its_error(tmp_path, monkeypatch):
+    (tmp_path / "brokenmod").mkdir()
+    (tmp_path / "brokenmod" / "__init__.py").write_text("import no_such_module_here\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(extras.MissingDependencyError) as err:
+        extras.require("a feature", "validation", "brokenmod", "another_absent_module")
+    message = str(err.value)
+    assert "another_absent_module, which is not installed" in message
+    assert "brokenmod, which is installed but fails to import" in message
+    assert "no_such_module_here" in message

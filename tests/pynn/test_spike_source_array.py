@@ -13,13 +13,13 @@ def spike_times(pop, segment=0):
 
 def test_grid_mapping_and_multiplicity(sim):
     src = sim.Population(2, sim.SpikeSourceArray(spike_times=[
-        Sequence([-1.0, 0.0, 0.05, 1.0, 1.03, 2.46, 2.5, 2.5, 3.00001]),
+        Sequence([0.05, 1.0, 1.03, 2.46, 2.5, 2.5, 3.00001]),
         Sequence([])]))
     src.record("spikes")
     sim.run(5.0)
     times = spike_times(src)
-    # t <= 0 is never emitted; off-grid times go to the next grid point;
-    # several times in one step repeat that step's time
+    # a time before the first step's end is emitted in that step; off-grid times go to
+    # the next grid point; several times in one step repeat that step's time
     np.testing.assert_allclose(times[0], [0.1, 1.0, 1.1, 2.5, 2.5, 2.5, 3.1], atol=1e-12)
     assert times[1].size == 0
 
@@ -111,3 +111,24 @@ def test_off_grid_precision_records_exact_times(sim):
     src.record("spikes")
     sim.run(20.0)
     np.testing.assert_array_equal(spike_times(src)[0], [0.075, 10.025, 10.04, 12.34])
+
+
+@pytest.mark.parametrize("precision", ["on_grid", "off_grid"])
+@pytest.mark.parametrize("bad", [[0.0, 1.0], [-0.0], [-1.0, 2.0], [-np.inf, 1.0]])
+def test_spike_at_or_before_zero_is_refused_not_dropped(sim, precision, bad):
+    """NEST's spike_generator refuses 0 ("spike time cannot be set to 0"); a time at or
+    before 0 cannot be emitted, so it raises rather than vanish."""
+    backend = "cpu" if precision == "off_grid" else sim.test_backend
+    sim.setup(timestep=0.1, backend=backend, spike_precision=precision)
+    with pytest.raises(errors.InvalidParameterValueError, match="greater than 0"):
+        sim.Population(1, sim.SpikeSourceArray(spike_times=bad))
+    src = sim.Population(2, sim.SpikeSourceArray(spike_times=[1.0]))
+    with pytest.raises(errors.InvalidParameterValueError, match="greater than 0"):
+        src.set(spike_times=Sequence(bad))
+    src[1:2].set(spike_times=Sequence([0.05]))   # inside the first step: delivered
+    src.record("spikes")
+    sim.run(2.0)
+    got = spike_times(src)
+    np.testing.assert_allclose(got[0], [1.0], atol=1e-12)
+    np.testing.assert_allclose(got[1], [0.05 if precision == "off_grid" else 0.1],
+                               atol=1e-12)

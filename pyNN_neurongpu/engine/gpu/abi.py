@@ -35,6 +35,10 @@ PROP_TABLE_DTYPE = np.dtype([(name, np.uint64) for name in
                             + [(name, np.int64) for name in
                                ("tbits", "pbits", "n_slots", "n_ports", "n")])
 
+# One state array the GPU step checks after each chunk (cuda/numerics.cu CheckedArray)
+CHECKED_ARRAY_DTYPE = np.dtype([("values", np.uint64), ("n", np.int64), ("low", np.float64),
+                                ("high", np.float64)])
+
 # A plastic group's synapses and target ring, and an STDP group's post-synaptic history
 # (cuda/plastic_synapses.cu GroupArgs, History)
 _U64, _I64, _F64 = np.uint64, np.int64, np.float64

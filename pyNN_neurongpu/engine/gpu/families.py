@@ -35,8 +35,18 @@ class Family:
         self.gids = xp.asarray(group.gids.astype(np.int32))
         mask = np.zeros(n, dtype=np.uint8)
         mask[group.spike_recorder.local] = 1
-        self.recorded = xp.asarray(mask)
         n_rec = int(group.spike_recorder.local.size)
+        # under MPI the recording buffer also carries every spike of a distributed family
+        # (one with receptor ports) to the interval's exchange; the user's mask filters them
+        self.exchanged = runner.exchange is not None and bool(model.receptors) \
+            and not self.schedule
+        self.user_recorded = None
+        if self.exchanged:
+            self.user_recorded = mask.astype(bool)
+            self.host_gids = np.asarray(group.gids, dtype=np.int64)
+            mask = np.ones(n, dtype=np.uint8)
+            n_rec = n
+        self.recorded = xp.asarray(mask)
         if self.schedule:
             self._prepare_schedule(runner)
             capacity = max(1, self.max_entries_per_chunk)
@@ -106,14 +116,21 @@ class Family:
            (runner.clock, np.int64(self.first_step), np.int64(self.n_sched_steps),
             self.step_ptr, self.sched_local, self.gids) + args_tail)
 
-    def drain(self, backend):
-        """Move this chunk's recorded spikes to the family's SpikeRecorder."""
+    def drain(self, backend, outgoing=None):
+        """Move this chunk's recorded spikes to the family's SpikeRecorder; under MPI,
+        append (steps, global indices, multiplicities) of all its spikes to `outgoing`."""
         count = int(backend.to_host(self.rec_count)[0])
         if count > self.rec_capacity:
             raise RuntimeError("spike recording buffer overflow (this is a bug)")
         if count:
             steps, local, mult = backend.to_host(self.rec_events[:, :count])
-            self.group.spike_recorder.add_events(steps, local, mult)
+            if self.exchanged:
+                if outgoing is not None:
+                    outgoing.append((steps, self.host_gids[local], mult))
+                keep = self.user_recorded[local]
+                steps, local, mult = steps[keep], local[keep], mult[keep]
+            if steps.size:
+                self.group.spike_recorder.add_events(steps, local, mult)
         self.rec_count[...] = 0
 
 

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import numerics
 from ..options import OPTIONS
 from ..stimuli import block_currents
 from . import codegen, plastic
 from .abi import FAMILY_ARGS_DTYPE, PROP_TABLE_DTYPE, STEP_ARGS_DTYPE, records
 from .compiler import THREADS, blocks_for, c_type, compile_module, static_source
 from .families import Family, StateSampler, StimulusSet, table_arrays, table_pointers
+from .state_check import StateCheck
 
 CHUNK_STEPS = 100
 # spikes of neurons with at most this many synapses are delivered by the neuron's thread
@@ -56,7 +56,12 @@ class GpuStep:
         # one Philox key per reset epoch (odd multiplier: distinct epochs, distinct keys)
         self.seed = (self.backend.seed + network.epoch * 0x9E3779B97F4A7C15) % (1 << 64)
         self.n_steps = n_steps
+        # under MPI (engine/parallel.py) a chunk ends at every exchange
+        self.exchange = network.exchange
         self.chunk = min(CHUNK_STEPS, n_steps)
+        if self.exchange is not None:
+            self.chunk = min(self.chunk, self.exchange.interval)
+        self._outgoing = []   # this interval's spikes for the exchange
         self.use_graphs = use_graphs
         xp = self.backend.xp
         self._streams = {}
@@ -87,6 +92,7 @@ class GpuStep:
         self.plastic = [plastic.PlasticLaunch(self, pg) for pg in network.plastic_groups]
         self.prop_tables, self.n_prop_tables = self._prop_tables()
         self._prepare_fused_update()
+        self.state_check = StateCheck(self)
 
     def _prop_tables(self):
         """The device array of the tables' records (abi.PROP_TABLE_DTYPE), and their
@@ -311,6 +317,7 @@ class GpuStep:
                 stop.synchronize()
                 totals[label] = totals.get(label, 0.0) + cupy.cuda.get_elapsed_time(start, stop)
         net.step += n_steps
+        self.state_check.launch()
         self._end_chunk(net.step - n_steps, n_steps)
         self._deliver_last_step()
         self._serial = False
@@ -334,6 +341,9 @@ class GpuStep:
                     joins = stim.next_target_step(start)
                     if joins is not None:
                         k = min(k, joins - start)
+                if self.exchange is not None:  # stop at the interval's end
+                    interval = self.exchange.interval
+                    k = min(k, (start // interval + 1) * interval - start)
                 if self._begin_chunk(start, k):
                     graph = None
                 if self.use_graphs and k == self.chunk:
@@ -343,9 +353,13 @@ class GpuStep:
                 else:
                     for _ in range(k):
                         self._launch_step()
+                self.state_check.launch()
                 stream.synchronize()
                 net.step = start + k
                 self._end_chunk(start, k)
+                if self.exchange is not None and (self.exchange.due(net.step)
+                                                  or net.step == end):
+                    self._exchange()
             self._deliver_last_step()
             stream.synchronize()
 
@@ -408,9 +422,34 @@ class GpuStep:
         self.cupy.cuda.get_current_stream().synchronize()
         return realloc
 
+    def _exchange(self):
+        """Send this interval's spikes of distributed families to the ranks that need
+        them and deliver those the other ranks sent: each step's spikes into every table,
+        as if propagated in their own step (every delay spans at least the interval, so
+        no slot they reach has been read)."""
+        outgoing, self._outgoing = self._outgoing, []
+        if outgoing:
+            steps, gids, counts = (np.concatenate(a) for a in zip(*outgoing))
+        else:
+            steps = gids = counts = np.zeros(0, dtype=np.int64)
+        r_steps, r_gids, r_counts = self.exchange.exchange_events(steps, gids, counts)
+        if not r_steps.size or not self.tables:
+            return
+        xp = self.backend.xp
+        bounds = np.flatnonzero(np.r_[True, r_steps[1:] != r_steps[:-1], True])
+        gid_dev = xp.asarray(r_gids.astype(np.int32))
+        mult_dev = xp.asarray(r_counts.astype(np.int32))
+        count_dev = xp.asarray(np.diff(bounds).astype(np.int32))
+        now = self.net.step
+        for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+            spikes = (gid_dev[lo:hi], mult_dev[lo:hi], count_dev[i:i + 1])
+            for table, fam in self.tables:
+                self._propagate(table, fam, spikes, int(r_steps[lo]) - now, False)
+        self.cupy.cuda.get_current_stream().synchronize()
+
     def _end_chunk(self, start, k):
         for fam in self.families:
-            fam.drain(self.backend)
+            fam.drain(self.backend, self._outgoing)
         for sampler in self.samplers:
             sampler.drain(self.backend, start, k)
-        numerics.check(self.net, [f.group for f in self.families], start + 1, start + k)
+        self.state_check.check(start + 1, start + k)

@@ -77,6 +77,11 @@ class NeuronModel:
     # state variable -> (lower, upper) bound beyond which the run stops with
     # NumericalInstability, as NEST's model does (every state must be finite anyway)
     state_bounds: dict[str, tuple[float, float]] = {}
+    # precise spike timing (NEST's ``_ps`` models, setup(spike_precision="off_grid")):
+    # the family's input (ctx.inputs) is the step's spikes with their offsets (local
+    # target, offset, weight), and update() returns (counts, local, offset): the spike
+    # counts and one (local index, offset in ms before the step's end) per spike
+    precise: bool = False
 
     # -- helpers shared by all models -------------------------------------------
     @classmethod
@@ -115,6 +120,9 @@ class NeuronModel:
     # -- to be provided by each family --------------------------------------------
     def check(self, params: dict) -> None:
         """Raise ValueError for parameter values the model cannot use."""
+
+    def check_step(self, params: dict, dt: float) -> None:
+        """Raise ValueError for parameter values the model cannot use with time step `dt`."""
 
     def check_state(self, state: dict) -> None:
         """Raise ValueError for state values the model cannot start from (NEST's State_

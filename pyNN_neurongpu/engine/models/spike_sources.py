@@ -70,8 +70,11 @@ class SpikeSourceArrayModel(NeuronModel):
     A time t is emitted in the step that ends at or after it, stamped with
     that step's end: on-grid times keep their value, off-grid times move to
     the next grid point. Several times in one step give one spike of that
-    multiplicity. Times at or before the current time when a run starts
-    (including t <= 0) are ignored; times may be changed between runs.
+    multiplicity. A time at or before 0 cannot be emitted (the first step ends at
+    dt) and is refused, as NEST's spike_generator refuses 0 ("spike time cannot
+    be set to 0"): ValueError, not a silent drop. Times at or before the current
+    time when a later run starts are ignored (as NEST's generator skips past
+    times); times may be changed between runs.
     """
     name = "spike_source_array"
     parameters = {"spike_times": Var(None, "ms", "spike times")}
@@ -85,6 +88,11 @@ class SpikeSourceArrayModel(NeuronModel):
             times = np.asarray(times, dtype=float).ravel()
             if np.isnan(times).any():
                 raise ValueError("spike times must be numbers, not NaN")
+            if times.size and times.min() <= 0:
+                raise ValueError(
+                    f"spike time {times.min()} ms: a SpikeSourceArray's spike times must be "
+                    "greater than 0 (the simulation starts at t = 0 and its first step ends "
+                    "at dt; NEST refuses a spike at 0 too)")
             if np.any(np.diff(times) < 0):
                 raise ValueError(f"spike times must be in increasing order: {times}")
 
@@ -306,3 +314,69 @@ class PoissonRefractorySourceModel(NeuronModel):
             count = xp.where(d["poisson"], plain, count)
         dead[...] = xp.where(active, xp.maximum(live_from - 1.0, 0.0), dead)
         return count
+
+
+def _offsets_of(times, steps, dt):
+    """Offsets (ms before the end of the step) of spikes at `times` emitted in `steps`,
+    as NEST's spike_generator with precise_times computes them: differences below a few
+    ulps are zero."""
+    stamp = (steps + 1) * dt
+    offset = stamp - times
+    tiny = (np.abs(offset) < np.finfo(np.float64).eps * np.abs(stamp + times) * 2.0) \
+        | (np.abs(offset) < np.finfo(np.float64).tiny)
+    return np.clip(np.where(tiny, 0.0, offset), 0.0, None)
+
+
+@register
+class SpikeSourceArrayPsModel(SpikeSourceArrayModel):
+    """SpikeSourceArray with precise spike timing (setup(spike_precision="off_grid"),
+    pyNN.nest's spike_generator with precise_times relayed by parrot_neuron_ps): each
+    time is emitted in the step that ends at or after it, with its offset inside that
+    step, so precise targets receive it at its exact time (on-grid targets in that
+    step, as before)."""
+    name = "spike_source_array_ps"
+    kernel_kind = None   # the CPU reference engine only, for now
+    precise = True
+
+    def prepare_run(self, backend, group, first_step):
+        extra = super().prepare_run(backend, group, first_step)
+        extra["offsets"] = _offsets_of(extra["times"], extra["steps"], group.dt)
+        return extra
+
+    def update(self, ctx: StepContext):
+        extra = ctx.extra
+        lo, hi = np.searchsorted(extra["steps"], [ctx.step, ctx.step + 1])
+        local = extra["local_host"][lo:hi]
+        counts = np.bincount(local, minlength=extra["size"]).astype(np.int32)
+        return counts, local, extra["offsets"][lo:hi]
+
+
+@register
+class PoissonSourcePsModel(PoissonSourceModel):
+    """Poisson process with precise spike times (NEST's ``poisson_generator_ps``,
+    setup(spike_precision="off_grid")). Spikes fall anywhere in the continuous window
+    ``start < t <= start + duration`` (NEST's active period, without pyNN.nest's 1 ms
+    origin and parrot relay): a step draws a Poisson count with mean rate times the
+    part of the step inside the window, and places the spikes uniformly in that part,
+    which is the Poisson process restricted to the step."""
+    name = "poisson_source_ps"
+    kernel_kind = None   # the CPU reference engine only, for now
+    precise = True
+
+    def prepare(self, xp, p, dt):
+        start = p["start"].astype(np.float64)
+        return {"rate": p["rate"].astype(np.float64), "t_start": start,
+                "t_stop": start + p["duration"].astype(np.float64)}
+
+    def update(self, ctx: StepContext):
+        d, h, rng = ctx.derived, ctx.dt, ctx.rng
+        t0, t1 = ctx.step * h, (ctx.step + 1) * h
+        lo = np.maximum(d["t_start"], t0)
+        hi = np.minimum(d["t_stop"], t1)
+        span = np.maximum(hi - lo, 0.0)
+        counts = np.asarray(rng.poisson(d["rate"] * span / 1000.0)).astype(np.int32)
+        local = np.repeat(np.arange(counts.shape[0]), counts)
+        u = np.asarray(rng.uniform(local.shape[0]))
+        # a time in (lo, hi]: offset = t1 - t in [t1 - hi, t1 - lo)
+        offset = (t1 - hi[local]) + u * span[local]
+        return counts, local, offset
