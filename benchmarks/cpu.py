@@ -1,6 +1,8 @@
 """CPU engines against pyNN.nest on PyNN's own examples, in one invocation.
 
-Runs each example script unmodified in a fresh process with pyNN.nest, with
+Runs each example script unmodified (PyNN's parameter_changes, simple_STDP, VAbenchmarks
+COBA and CUBA, brunel, and this repository's examples/microcircuit at scale 0.05 for 1 s)
+in a fresh process with pyNN.nest, with
 pyNN.neurongpu's reference CPU step (``PYNN_NEURONGPU_BACKEND=cpu``, NumPy) and with its
 compiled CPU step (``cpu-compiled``), and measures, around the script's own calls, the
 build (from ``setup()`` to the first ``run``) and the simulation phase (the time spent
@@ -38,13 +40,16 @@ EXAMPLES = {  # name: (script, arguments after the simulator)
     "VAbenchmarks COBA": ("VAbenchmarks.py", ["COBA"]),
     "VAbenchmarks CUBA": ("VAbenchmarks.py", ["CUBA"]),
     "brunel": ("brunel.py", []),
+    # the repository's PD14 microcircuit script (PyNN's conventions: simulator first)
+    "microcircuit 0.05": (str(ROOT / "examples" / "microcircuit" / "microcircuit.py"),
+                          ["--scale", "0.05", "--time", "1000"]),
 }
 ENGINES = ("nest", "reference", "compiled cold", "compiled warm")
 
 # Runs in the child: wraps setup and the run functions of pyNN.<simulator>, then runs the
 # script as __main__ and prints the phases as one JSON line.
 WORKER = r"""
-import json, runpy, sys, time
+import json, os, runpy, sys, time
 sys.path.insert(0, {root!r})
 import pynn_neurongpu_alias
 pynn_neurongpu_alias.install()
@@ -73,6 +78,7 @@ for name in ("setup", "run", "run_until", "run_for"):
     if hasattr(sim, name):
         wrap(name)
 sys.argv = [{script!r}, {simulator!r}, *{args!r}]
+sys.path.insert(0, os.path.dirname({script!r}))  # as `python script` would
 start = time.perf_counter()
 runpy.run_path({script!r}, run_name="__main__")
 end = time.perf_counter()
@@ -84,7 +90,8 @@ print("RESULT " + json.dumps({{"build_s": build, "sim_s": clock["run"], "total_s
 def run_one(example_dir: Path, script: str, args: list[str], engine: str, cache: Path,
             timeout: float) -> dict:
     simulator = "nest" if engine == "nest" else "neurongpu"
-    env = {**os.environ, "PYNN_NEURONGPU_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYNN_NEURONGPU_PROGRESS": "0", "OMP_NUM_THREADS": "1",
+           "MPLBACKEND": "Agg"}
     if engine == "reference":
         env["PYNN_NEURONGPU_BACKEND"] = "cpu"
     elif engine.startswith("compiled"):
@@ -127,7 +134,7 @@ def main(argv=None):
         sys.exit(f"no PyNN examples in {example_dir} (copy PyNN's examples folder there)")
     results = []
     for name, (script, args) in EXAMPLES.items():
-        if opts.only and name not in opts.only and script[:-3] not in opts.only:
+        if opts.only and name not in opts.only and Path(script).stem not in opts.only:
             continue
         with tempfile.TemporaryDirectory() as cache:
             for engine in opts.engines:

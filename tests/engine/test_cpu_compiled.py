@@ -167,11 +167,57 @@ def test_plastic_network_falls_back_to_reference(monkeypatch):
     assert len(notes) == 1 and "plastic synapses" in notes[0]
 
 
-@pytest.mark.parametrize("family", ["gamma_source", "poisson_refractory_source"])
+ARRAY_CODE_ONLY = ["gif_cond_exp", "iaf_psc_exp_ps", "iaf_psc_delta_ps",
+                   "spike_source_array_ps", "poisson_source_ps"]  # kernel_kind None
+
+
+@pytest.mark.parametrize("family", ["gamma_source", "poisson_refractory_source",
+                                    *ARRAY_CODE_ONLY])
 def test_unsupported_family_falls_back(family):
     net = Network(Backend("cpu-compiled", "float64"), dt=0.1)
     net.add_neurons(family, 3)
     assert family in cpu.unsupported(net)
+    assert not cpu.step.family_supported(MODELS[family])
+
+
+def _mixed_network(engine, family):
+    """A compiled family beside an array-code-only one, driven by Poisson sources."""
+    net = Network(Backend(engine, "float64", seed=3), dt=0.1)
+    src = net.add_neurons("poisson_source", 20, {"rate": 2000.0})
+    plain = net.add_neurons("iaf_psc_exp", 10, {"i_offset": 0.5})
+    other = net.add_neurons(family, 10, {"i_offset": 0.6})
+    rng = np.random.default_rng(3)
+    for post, name in ((plain, "iaf_psc_exp"), (other, family)):
+        weight = WEIGHT[MODELS[name].receptors["excitatory"]]
+        net.connect(rng.integers(0, 20, 100),
+                    rng.integers(int(post.gids[0]), int(post.gids[-1]) + 1, 100), weight,
+                    rng.integers(1, 20, 100), "excitatory")
+    for s in (src, plain, other):
+        net.record_spikes(s.group, s.local)
+    return net, (src, plain, other)
+
+
+@pytest.mark.parametrize("family", ["gif_cond_exp", "iaf_psc_exp_ps", "iaf_psc_delta_ps"])
+def test_array_code_family_runs_the_whole_network_on_the_reference(family, monkeypatch,
+                                                                    caplog):
+    """One array-code-only family sends the whole network to the reference step, said once
+    in the log (two networks, two runs each), with the reference's spikes."""
+    monkeypatch.setattr("pyNN_neurongpu.engine.network._FALLBACKS_SAID", set())
+    monkeypatch.setattr(cpu.CpuStep, "__init__", lambda *a: pytest.fail("compiled step"))
+    caplog.set_level("INFO", logger="pyNN_neurongpu")
+    runs = {}
+    for engine in ("cpu-compiled", "cpu-compiled", "cpu"):
+        net, slices = _mixed_network(engine, family)
+        net.run(1000)
+        net.run(500)
+        runs[engine] = [s.group.spike_recorder.events() for s in slices]
+    lines = [r.getMessage() for r in caplog.records if "reference CPU step" in r.getMessage()]
+    assert len(lines) == 1 and family in lines[0], lines
+    assert "iaf_psc_exp," not in lines[0]  # only the families it does not run are named
+    for got, want in zip(runs["cpu-compiled"], runs["cpu"]):
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+    assert all(e[0].size > 0 for e in runs["cpu"])  # every population spiked
 
 
 def test_backend_cpu_is_the_reference(monkeypatch):

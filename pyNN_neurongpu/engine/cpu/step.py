@@ -46,6 +46,11 @@ def _emits_from_array_code(model) -> bool:
 
 
 def family_supported(model) -> bool:
+    """Whether the compiled step runs `model`'s family: a generated update fragment, or a
+    source whose spikes array code draws. Families with array code only (kernel_kind None:
+    gif_cond_exp, the precise-timing ``_ps`` families) run on the reference step."""
+    if model.kernel_kind is None or model.precise:
+        return False
     if _emits_from_array_code(model):
         return True
     # the random sources' fragments draw from the GPU's counter-based generator, not
@@ -64,9 +69,10 @@ def unsupported(net) -> str | None:
                 net.plastic_groups})) + ")")
     if net.procedural_groups:
         return "it has procedural connectivity"
-    for g in net.groups.values():
-        if g.size and not family_supported(g.model):
-            return f"it has {g.model.name} neurons"
+    missing = sorted({g.model.name for g in net.groups.values()
+                      if g.size and not family_supported(g.model)})
+    if missing:
+        return f"it has {', '.join(missing)} neurons, a family the compiled step does not run"
     for rec in net.state_recorders:
         if rec.group.state[rec.variable].dtype != net.backend.float:
             return f"it records {rec.variable}, not a {net.backend.float} variable"
