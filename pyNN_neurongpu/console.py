@@ -38,9 +38,13 @@ def show_device(description: str, verbosity: str = "info") -> None:
     Where logging is not configured (no handler on "PyNN" or above), the line goes to
     stderr in PyNN's layout; where it is, the configuration decides. Nothing at a
     `verbosity` of 'warning' or quieter, or with the "PyNN" logger's level above INFO."""
+    show_line(f"pyNN.neurongpu running on {description}", verbosity)
+
+
+def show_line(message: str, verbosity: str = "info") -> None:
+    """Log `message` at INFO to logger "PyNN", as show_device does."""
     if verbosity in QUIET or logger.level > logging.INFO:
         return
-    message = f"pyNN.neurongpu running on {description}"
     if logger.hasHandlers():
         logger.info(message)
         return

@@ -25,7 +25,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     'auto'), `rng_seed`; `threads` and other NEST-specific options are accepted
     and ignored. Backend options:
 
-    `backend`: 'auto' (GPU when CuPy sees one, else CPU), 'gpu' or 'cpu';
+    `backend`: 'auto' (GPU when CuPy sees one, else CPU as 'cpu-compiled'), 'gpu', 'cpu'
+        (the NumPy reference step) or 'cpu-compiled' (the compiled CPU step where it
+        runs the network, else the reference step, saying why once);
         default from the environment variable PYNN_NEURONGPU_BACKEND.
     `precision`: 'float64' (default) or 'float32'; default from
         PYNN_NEURONGPU_PRECISION.

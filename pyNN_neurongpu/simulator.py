@@ -115,6 +115,9 @@ class State(common.control.BaseState):
             console.show_device(self.backend.describe(), self.verbosity)
             self._logged_device = device
 
+    def _notify(self, message: str):
+        console.show_line(f"pyNN.neurongpu: {message}", getattr(self, "verbosity", "info"))
+
     def require_current(self, obj, what: str = "object"):
         """Raise StaleObjectError if `obj` (a population, view, assembly, projection or
         current source) was made before the latest setup()."""
@@ -272,6 +275,7 @@ class State(common.control.BaseState):
         self.backend = backend
         self.network = Network(self.backend, self.dt, self.comm)
         self.network.check_numerics = self.check_numerics
+        self.network.notify = self._notify
         self.running = False
         self.t_start = 0
         self.segment_counter += 1

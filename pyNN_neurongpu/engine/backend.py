@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 
 import numpy as np
 
@@ -37,15 +38,31 @@ def gpu_available() -> bool:
         return False
 
 
-def resolve_device(device: str | None) -> str:
-    """Map 'auto'/'gpu'/'cpu' (or the environment variable) to 'gpu' or 'cpu'."""
+COMPILED_NAMES = ("cpu-compiled", "cpu_compiled", "compiled")
+
+
+def requested_device(device: str | None) -> str:
+    """The backend asked for: the argument, else PYNN_NEURONGPU_BACKEND, else 'auto'
+    (aliases mapped: 'cuda'/'cupy' -> 'gpu', 'numpy' -> 'cpu', 'compiled' -> 'cpu-compiled')."""
     device = (device or env_backend() or "auto").lower()
     if device in ("cuda", "cupy"):
         device = "gpu"
     if device in ("numpy",):
         device = "cpu"
-    if device not in ("auto", "gpu", "cpu"):
-        raise ValueError(f"backend must be 'auto', 'gpu' or 'cpu', not {device!r}")
+    if device in COMPILED_NAMES:
+        device = "cpu-compiled"
+    if device not in ("auto", "gpu", "cpu", "cpu-compiled"):
+        raise ValueError("backend must be 'auto', 'gpu', 'cpu' or 'cpu-compiled', not "
+                         f"{device!r}")
+    return device
+
+
+def resolve_device(device: str | None) -> str:
+    """Map 'auto'/'gpu'/'cpu'/'cpu-compiled' (or the environment variable) to 'gpu' or
+    'cpu'."""
+    device = requested_device(device)
+    if device == "cpu-compiled":
+        return "cpu"
     if device == "auto":
         return "gpu" if gpu_available() else "cpu"
     if device == "gpu" and not gpu_available():
@@ -113,6 +130,10 @@ class Backend:
     def __init__(self, device: str | None = "auto", precision: str | None = None,
                  seed: int | None = None):
         self.device = resolve_device(device)
+        # which step runs a network on the CPU: 'reference' (the array code, backend
+        # 'cpu'), or 'compiled' (engine/cpu, where it supports the network, else the
+        # reference with a log line saying why: 'auto' without a GPU, 'cpu-compiled')
+        self.cpu_engine = ("reference" if requested_device(device) == "cpu" else "compiled")
         self.precision = resolve_precision(precision)
         if self.device == "gpu":
             import cupy
@@ -132,6 +153,11 @@ class Backend:
             props = self.xp.cuda.runtime.getDeviceProperties(self.xp.cuda.Device().id)
             name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
             return f"GPU ({name}), {self.precision}"
+        if self.cpu_engine == "compiled":
+            from .cpu.compiler import compiler
+            cxx = compiler()
+            steps = f"compiled steps ({os.path.basename(cxx)})" if cxx else "no C++ compiler"
+            return f"CPU (NumPy {np.__version__}; {steps}), {self.precision}"
         return f"CPU (NumPy {np.__version__}), {self.precision}"
 
     # -- allocation and transfer ---------------------------------------------------

@@ -17,6 +17,8 @@ which on a GPU runs on the device's arrays: so do networks with an array-code-on
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from . import construction, delivery, memory, parallel
@@ -31,6 +33,9 @@ from .recording import StateRecorder
 from .reference_step import run_reference
 from .stimuli import CurrentStimulus
 from .synapses import get_synapse_model
+
+logger = logging.getLogger("pyNN_neurongpu")
+_FALLBACKS_SAID: set[str] = set()  # reasons for the reference step already given
 
 
 class Network:
@@ -66,6 +71,8 @@ class Network:
         self.use_kernels = OPTIONS.kernels
         self.use_graphs = OPTIONS.graphs
         self.check_numerics = True  # stop a run on NaN/inf or out-of-bounds state
+        # where a line for the user goes (the PyNN layer's console; else the log)
+        self.notify = None
 
     # -- building ----------------------------------------------------------------------
     def add_neurons(self, model: str, n: int, params: dict | None = None,
@@ -391,13 +398,37 @@ class Network:
             for pg in self.plastic_groups:
                 pg.check_history()
             return
-        run_reference(self, groups, n_steps)
+        compiled = self._compiled_cpu_step(groups)
+        if compiled is not None:
+            compiled.run(n_steps)
+        else:
+            run_reference(self, groups, n_steps)
         for g in groups:
             g.spike_recorder.flush()
         for rec in self.state_recorders:
             rec.flush()
         for pg in self.plastic_groups:
             pg.check_history()
+
+    def _compiled_cpu_step(self, groups):
+        """The compiled CPU step for this run (engine/cpu), or None: the backend asks for
+        the reference step, or the compiled step cannot run this network (said once per
+        reason, through `notify`)."""
+        if self.backend.is_gpu or self.backend.cpu_engine != "compiled":
+            return None
+        from . import cpu
+        reason = cpu.unsupported(self)
+        if reason is None:
+            try:
+                return cpu.CpuStep(self, groups)
+            except cpu.compiler.CompilerMissing as err:
+                reason = str(err)
+        if reason not in _FALLBACKS_SAID:
+            _FALLBACKS_SAID.add(reason)
+            (self.notify or logger.info)(
+                f"this network runs on the reference CPU step (NumPy), not the compiled "
+                f"one: {reason}")
+        return None
 
     def _gpu_step_possible(self) -> bool:
         if not (self.backend.is_gpu and self.use_kernels):

@@ -100,8 +100,14 @@ def mpirun(n, *args, cwd=None, backend="cpu", timeout=MPI_TIMEOUT):
                OMPI_MCA_rmaps_base_oversubscribe="1", PYNN_NEURONGPU_BACKEND=backend,
                MPI_NETWORKS_BACKEND=backend)
     cmd = [*MPIEXEC, "-n", str(n), sys.executable, *map(str, args)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                          cwd=cwd)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                              cwd=cwd)
+    except subprocess.TimeoutExpired as err:  # say how far the ranks got
+        def text(b):
+            return b.decode(errors="replace") if isinstance(b, bytes) else (b or "")
+        pytest.fail(f"mpiexec -n {n} ran past {timeout} s; its output so far:\n"
+                    + text(err.stdout)[-3000:] + text(err.stderr)[-3000:])
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
@@ -149,6 +155,27 @@ def pynn_example(name):
         return example_file(name)
     except SourceUnavailable as err:
         pytest.skip(str(err))
+
+
+@needs_mpi
+@pytest.mark.parametrize("backend", ["auto", "cpu-compiled"])
+def test_compiled_backends_run_distributed_networks_on_the_reference(
+        backend, reference_runs, tmp_path, monkeypatch):
+    """'auto' without a GPU (the default) and 'cpu-compiled' select the compiled CPU step,
+    which does not run a network over several ranks: under mpiexec they run it on the
+    reference step, with the one-process reference's spikes, building no library."""
+    if backend == "auto" and Backend("auto").is_gpu:
+        pytest.skip("'auto' selects the GPU here")
+    path = tmp_path / "out.npz"
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("PYNN_NEURONGPU_CPU_CACHE", str(cache))
+    mpirun(2, NETWORKS, "numpy", path, backend=backend)
+    got, want = dict(np.load(path)), reference_runs["numpy"]
+    assert int(got["ranks"][0]) == 2 and not got["gpu_step"][0]
+    for key in want:
+        if key not in ("ranks", "exchange", "gpu_step"):
+            np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+    assert not cache.exists()
 
 
 @needs_mpi

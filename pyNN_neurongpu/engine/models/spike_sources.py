@@ -131,6 +131,16 @@ class SpikeSourceArrayModel(NeuronModel):
             return xp.zeros(extra["size"], dtype=np.int32)
         return xp.bincount(extra["local"][lo:hi], minlength=extra["size"]).astype(np.int32)
 
+    def update_block(self, ctx: StepContext, n_steps: int):
+        """The counts of `n_steps` updates from step ctx.step, shape (n_steps, n)
+        (the compiled CPU step emits them)."""
+        xp, extra = ctx.xp, ctx.extra
+        size = extra["size"]
+        lo, hi = np.searchsorted(extra["steps"], [ctx.step, ctx.step + n_steps])
+        flat = (xp.asarray(extra["steps"][lo:hi]) - ctx.step) * size + extra["local"][lo:hi]
+        return xp.bincount(flat, minlength=n_steps * size).astype(np.int32).reshape(
+            n_steps, size)
+
 
 @register
 class PoissonSourceModel(NeuronModel):
@@ -160,6 +170,15 @@ class PoissonSourceModel(NeuronModel):
     def update(self, ctx: StepContext):
         lam = ctx.xp.where(_active(ctx), ctx.derived["lam"], 0.0)
         return ctx.rng.poisson(lam).astype(np.int32)
+
+    def update_block(self, ctx: StepContext, n_steps: int):
+        """The counts of `n_steps` updates from step ctx.step, shape (n_steps, n): the
+        same draws from the same stream, in the same order (the compiled CPU step emits
+        them)."""
+        xp, d = ctx.xp, ctx.derived
+        steps = ctx.step + xp.arange(n_steps, dtype=np.int64)[:, None]
+        active = (d["first"] <= steps) & (steps <= d["last"])
+        return ctx.rng.poisson(xp.where(active, d["lam"], 0.0)).astype(np.int32)
 
 
 @register

@@ -1,0 +1,29 @@
+// What the device code of cuda/ needs to compile as host C++ (the compiled CPU engine,
+// pyNN_neurongpu/engine/cpu): CUDA's qualifiers defined away and its intrinsics in plain C++
+// with the same results. Included before neurongpu_common.cuh.
+#pragma once
+#include <cmath>
+#include <cstring>
+
+#define __device__
+#define __global__
+#define __forceinline__ inline __attribute__((always_inline))
+
+using std::exp; using std::expm1; using std::fabs; using std::fmax; using std::fmin;
+using std::floor; using std::log; using std::log1p; using std::pow; using std::sqrt;
+using std::isfinite; using std::isinf;
+
+static inline unsigned int __umulhi(unsigned int a, unsigned int b)
+{
+    return (unsigned int)(((unsigned long long)a * b) >> 32);
+}
+static inline double cospi(double x) { return std::cos(M_PI * x); }
+static inline float __fdividef(float a, float b) { return a / b; }
+// one thread: an atomic addition is the addition, in the order the code makes them
+template <typename T>
+static inline T atomicAdd(T* p, T v)
+{
+    const T old = *p;
+    *p = old + v;
+    return old;
+}

@@ -1,0 +1,128 @@
+// The compiled CPU engine's loop over a chunk of steps (pyNN_neurongpu/engine/cpu): the
+// reference step's order (engine/reference_step.py): every family in turn updates its
+// neurons (the families' generated device functions, as the GPU's fused kernel has them),
+// appending spikes to the step's list in family order and index order; recorded spikes and
+// state samples are written to the chunk's buffers; then each target family's table
+// delivers the step's spikes into its ring buffer, spike by spike, synapse by synapse, so
+// every float addition happens in the order of the reference's scatter-add.
+// Needs FamilyArgs (generated), neurongpu_common.cuh and host_prelude.h; the generated
+// source defines update_family() and check_family() and includes this file once.
+#pragma once
+
+// the step's spike list (the GPU's SPIKE_LIST and StepArgs, on the host)
+struct StepArgs {
+    int* gid;
+    int* mult;
+    int* count;
+};
+#define SPIKE_LIST(args, step) (*(args))
+
+static inline void finish_spike(const FamilyArgs& f, const StepArgs& a, const int i,
+                                const int gid, const int n_spikes, const long long step)
+{
+    const int k = (*a.count)++;
+    a.gid[k] = gid;
+    a.mult[k] = n_spikes;
+    if (((const unsigned char*)f.recorded)[i]) {
+        const int r = (*(int*)f.rec_count)++;
+        ((int*)f.rec_step)[r] = (int)step;
+        ((int*)f.rec_local)[r] = i;
+        ((int*)f.rec_mult)[r] = n_spikes;
+    }
+}
+
+// Per family: where the spikes of a source family come from (counts, int32 [steps, n],
+// drawn by the model's update_block in array code), and the chunk's injected currents
+// (stim_block, real [steps, n]; 0: none). All fields 8 bytes (engine/cpu/step.py).
+struct HostFamily {
+    unsigned long long counts, stim_block;
+    long long kind;   // 0: generated update, 1: counts
+};
+
+// A target family's incoming static synapses and its ring buffer (abi.PROP_TABLE_DTYPE)
+struct HostTable {
+    unsigned long long offsets, meta, target, weight, delay, port, ring;
+    long long tbits, pbits, n_slots, n_ports, n;
+};
+
+// A recorded state variable: samples at steps that are multiples of interval
+struct HostSampler {
+    unsigned long long values, local, out;
+    long long n_rec, interval, first_row;
+};
+
+struct RunArgs {
+    unsigned long long fams, host, tables, samplers, spk_gid, spk_mult, zero_stim;
+    long long n_fams, n_tables, n_samplers, first_step, n_steps, check;
+    double dt;
+};
+
+static void update_family(int k, const FamilyArgs& f, long long step, double dt,
+                          const StepArgs* a);
+static bool check_family(int k, const FamilyArgs& f);
+
+static inline void deliver(const HostTable& t, const int* gid, const int* mult,
+                           const int n_spikes, const long long step)
+{
+    const SynapseTable tab{(const long long*)t.offsets, (const unsigned int*)t.meta,
+                           (const int*)t.target, (const real*)t.weight, (const int*)t.delay,
+                           (const signed char*)t.port, (int)t.tbits, (int)t.pbits};
+    real* const ring = (real*)t.ring;
+    const long long n = t.n, n_ports = t.n_ports, n_slots = t.n_slots;
+    for (int q = 0; q < n_spikes; ++q) {
+        const long long beg = tab.offsets[gid[q]], end = tab.offsets[gid[q] + 1];
+        const real m = (real)mult[q];
+        for (long long k = beg; k < end; ++k) {
+            int target, delay, port;
+            tab.get(k, target, delay, port);
+            const long long slot = (step + delay) % n_slots;
+            ring[(slot * n_ports + port) * n + target] += tab.weight[k] * m;
+        }
+    }
+}
+
+// Runs args->n_steps steps from args->first_step; returns the number of steps run, negated
+// where the state check failed after the last of them.
+extern "C" long long run_steps(const RunArgs* args)
+{
+    FamilyArgs* const fams = (FamilyArgs*)args->fams;
+    const HostFamily* const host = (const HostFamily*)args->host;
+    const HostTable* const tables = (const HostTable*)args->tables;
+    const HostSampler* const samplers = (const HostSampler*)args->samplers;
+    int count = 0;
+    const StepArgs sa{(int*)args->spk_gid, (int*)args->spk_mult, &count};
+    for (long long k = 0; k < args->n_steps; ++k) {
+        const long long step = args->first_step + k;
+        count = 0;
+        for (int j = 0; j < args->n_fams; ++j) {
+            FamilyArgs& f = fams[j];
+            const HostFamily& h = host[j];
+            if (h.kind == 1) {
+                const int* row = (const int*)h.counts + k * f.n;
+                const int* gids = (const int*)f.gids;
+                for (int i = 0; i < f.n; ++i)
+                    if (row[i] > 0) finish_spike(f, sa, i, gids[i], row[i], step);
+                continue;
+            }
+            f.stim = h.stim_block ? (unsigned long long)((real*)h.stim_block + k * f.n)
+                                  : args->zero_stim;
+            update_family(j, f, step, args->dt, &sa);
+        }
+        for (int r = 0; r < args->n_samplers; ++r) {
+            const HostSampler& s = samplers[r];
+            if ((step + 1) % s.interval != 0) continue;
+            const real* values = (const real*)s.values;
+            const long long* local = (const long long*)s.local;
+            real* out = (real*)s.out + ((step + 1) / s.interval - s.first_row) * s.n_rec;
+            for (long long c = 0; c < s.n_rec; ++c) out[c] = values[local[c]];
+        }
+        if (count > 0)
+            for (int t = 0; t < args->n_tables; ++t)
+                deliver(tables[t], sa.gid, sa.mult, count, step);
+        if (args->check) {
+            for (int j = 0; j < args->n_fams; ++j)
+                if (host[j].kind == 0 && !check_family(j, fams[j])) return -(k + 1);
+        }
+    }
+    return args->n_steps;
+}
