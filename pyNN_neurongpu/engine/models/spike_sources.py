@@ -464,16 +464,17 @@ class InhGammaSourceModel(NeuronModel):
 
     Per neuron, sequences `a` (shape), `b` (scale, s) and `tbins` (ms, strictly
     increasing): from tbins[i] on, the intervals follow the gamma distribution of shape
-    a[i] and scale b[i] (rate 1/(a b), CV 1/sqrt(a)); before tbins[0] the source is
-    silent. The method is NEST's (Devroye's thinning for a general hazard; Muller et al.
-    2007): candidates of a Poisson process of rate max(1/b) are kept with probability
-    hazard(t - t_last) / max(1/b), the hazard being the gamma distribution's for the bin
-    holding the candidate and t_last the source's last spike (0 at the start, as in
-    NEST). Thinning needs the hazard bounded by 1/b, so a >= 1. The candidates of a step
-    are exponential arrivals inside the step's part of the window ``start < t <= start +
-    duration``, from counter-based numbers (CPU = GPU); the kept ones are emitted in the
-    step (on the grid: several make a spike of that multiplicity). Array code: on a GPU
-    the network runs the reference step on the device.
+    a[i] and scale b[i] (rate 1/(a b), CV 1/sqrt(a)); before tbins[0] (and without
+    bins) the source is silent. The method is NEST's (Devroye's thinning for a general
+    hazard; Muller et al. 2007): candidates of a Poisson process of rate max(1/b) are
+    kept with probability hazard(t - t_last) / max(1/b), the hazard being the gamma
+    distribution's for the bin holding the candidate and t_last the source's last spike
+    (0 at the start, as in NEST). Thinning needs the hazard bounded by 1/b, so a >= 1.
+    The candidates of a step are exponential arrivals inside the step's part of the
+    window ``start < t <= start + duration``, from counter-based numbers (CPU = GPU); the
+    kept ones are emitted in the step (on the grid: several make a spike of that
+    multiplicity). Array code: on a GPU the network runs the reference step on the
+    device.
     """
     name = "inh_gamma_source"
     parameters = {
@@ -495,8 +496,6 @@ class InhGammaSourceModel(NeuronModel):
         for name in self.sequence_parameters:
             for values in sequences.get(name, ()):
                 values = np.asarray(values, dtype=float).ravel()
-                if values.size == 0:
-                    raise ValueError(f"{name} needs at least one value (one per time bin)")
                 if not np.isfinite(values).all():
                     raise ValueError(f"{name} must be finite numbers: {values}")
                 if name == "a" and np.any(values < 1.0):
@@ -525,7 +524,7 @@ class InhGammaSourceModel(NeuronModel):
         self.check_sequences(seqs)
         n = group.size
         lengths = np.array([np.size(t) for t in seqs["tbins"]], dtype=np.int64)
-        width = int(lengths.max()) if n else 1
+        width = max(int(lengths.max()) if n else 0, 1)   # no bins: a silent source
         row = np.repeat(np.arange(n), lengths)
         col = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
 
