@@ -61,7 +61,7 @@ def test_receptor_kinds_agree_with_pynn():
 
 # families without a GPU kernel yet (kernel_kind None: the array-code step only)
 ARRAY_CODE_ONLY = {"iaf_psc_exp_ps", "iaf_psc_delta_ps", "spike_source_array_ps",
-                   "poisson_source_ps", "gif_cond_exp"}
+                   "poisson_source_ps", "gif_cond_exp", "inh_gamma_source"}
 
 
 def test_every_family_says_how_the_gpu_updates_it():
