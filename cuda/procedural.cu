@@ -6,10 +6,12 @@
 // permutation with cycle-walking. The float functions (log, sqrt, cos, exp) are CUDA's, so a
 // value may differ from NumPy's in its last bit (CuPy's array code uses the same ones).
 //
-// The GPU step (engine/gpu/procedural.py) launches procedural_deliver once per projection
-// and target family in every step, after the update and before the step ends: one thread
-// per spike of the step's spike list walks its source's synapses in draw order (geometric
-// skipping is sequential per source).
+// The GPU step (engine/gpu/procedural.py) launches procedural_deliver once per step for all
+// procedural projections, after the update and before the step ends. The work is the pairs
+// (spike, entry of the spike's gid interval); one warp takes a pair and its 32 lanes walk
+// the source's synapses in draw order: lane l takes draws l, l + 32, ...; geometric
+// skipping (bernoulli) draws 32 gaps at once and places them by a warp prefix sum, the
+// positions the sequential walk reaches.
 #include "neurongpu_common.cuh"
 
 #define RULE_ALL 0
@@ -151,82 +153,126 @@ __device__ unsigned long long feistel(unsigned long long x, const Philox4& keys,
     return (left << half) | right;
 }
 
-__device__ __forceinline__ void add_input(real* ring, int n_slots, int n_ports, int n_local,
-                                          int port, long long step, int target_local,
-                                          int delay, real value)
+// Every field is 8 bytes wide, as engine/gpu/abi.py PROCEDURAL_ENTRY_DTYPE: one
+// (projection, target family). counts[source]: out-degrees (fixed_out; nullptr: rule.n);
+// exclude[source]: the target it may not reach, or -1 (nullptr: none);
+// source_of[gid - pre_first]: the source index or -1 (nullptr: gid - pre_first itself);
+// post_local[target]: the target's index in the family, or -1 where it is in another
+// (nullptr: post_base + target); bits_half: the Feistel half width.
+struct ProceduralEntry {
+    RuleArgs rule;
+    const int* counts;
+    const int* exclude;
+    const int* source_of;
+    const int* post_local;
+    real* ring;
+    long long pre_first, post_base, n_slots, n_ports, n_local, port, bits_half;
+};
+
+#define FULL_WARP 0xFFFFFFFFu
+
+__device__ __forceinline__ void deliver_synapse(const ProceduralEntry& e, unsigned int src,
+                                                unsigned long long ordinal, long long target,
+                                                real mult, long long step)
 {
-    const long long slot = (step + delay) % n_slots;
-    atomicAdd(ring + (slot * n_ports + port) * (long long)n_local + target_local, value);
+    const long long local = e.post_local ? (long long)e.post_local[target]
+                                         : e.post_base + target;
+    if (local < 0) return;
+    const RuleArgs& rule = e.rule;
+    const double w = rule_value(rule, rule.weight, PURPOSE_WEIGHT, src, ordinal);
+    const double d = rule_value(rule, rule.delay, PURPOSE_DELAY, src, ordinal);
+    const long long delay = (long long)floor(d * rule.steps_per_ms + 0.5);
+    const long long slot = (step + delay) % e.n_slots;
+    atomicAdd(e.ring + (slot * e.n_ports + e.port) * e.n_local + local, (real)w * mult);
+}
+
+// The synapses of source `src` of entry `e`, by the 32 lanes of a warp (all must call).
+__device__ void deliver_row(const ProceduralEntry& e, unsigned int src, real mult,
+                            long long step, int lane)
+{
+    const RuleArgs& rule = e.rule;
+    const long long ex = e.exclude ? (long long)e.exclude[src] : -1;
+    if (rule.kind == RULE_BERNOULLI) {
+        long long last = -1;
+        for (unsigned long long base = 0;; base += 32) {
+            const unsigned long long ordinal = base + (unsigned long long)lane;
+            const Philox4 w = rule_words(rule, src, PURPOSE_CONNECT, ordinal, 0u);
+            const double gap = fmin(floor(log(uniform_from(w.v[0], w.v[1])) / rule.log_q),
+                                    (double)rule.n_post);
+            long long position = (long long)gap + 1;
+            #pragma unroll
+            for (int d = 1; d < 32; d <<= 1) {
+                const long long up = __shfl_up_sync(FULL_WARP, position, d);
+                if (lane >= d) position += up;
+            }
+            position += last;
+            if (position < rule.n_post && position != ex)
+                deliver_synapse(e, src, ordinal, position, mult, step);
+            last = __shfl_sync(FULL_WARP, position, 31);
+            if (last >= rule.n_post) break;
+        }
+        return;
+    }
+    const long long length = rule.kind == RULE_ALL ? rule.n_post
+                             : (e.counts ? (long long)e.counts[src] : rule.n);
+    const long long allowed = rule.n_post - (ex >= 0 ? 1 : 0);
+    Philox4 perm_keys;
+    if (rule.kind == RULE_FIXED_OUT && !rule.replace)
+        perm_keys = philox4x32_10(src, PURPOSE_PERMUTATION, 0u, 0u, (unsigned int)rule.key0,
+                                  (unsigned int)rule.key1);
+    for (long long o = lane; o < length; o += 32) {
+        const unsigned long long ordinal = (unsigned long long)o;
+        long long target;
+        if (rule.kind == RULE_ALL) {
+            if (o == ex) continue;
+            target = o;
+        } else {
+            if (rule.replace) {
+                const Philox4 w = philox4x32_10(src, PURPOSE_CONNECT, (unsigned int)ordinal,
+                                                0u, (unsigned int)rule.key0,
+                                                (unsigned int)rule.key1);
+                target = (long long)(((unsigned long long)w.v[0]
+                                      * (unsigned long long)allowed) >> 32);
+            } else {
+                const int half = (int)e.bits_half;
+                unsigned long long x = feistel(ordinal % (unsigned long long)allowed,
+                                               perm_keys, half);
+                while (x >= (unsigned long long)allowed) x = feistel(x, perm_keys, half);
+                target = (long long)x;
+            }
+            if (ex >= 0 && target >= ex) ++target;
+        }
+        deliver_synapse(e, src, ordinal, target, mult, step);
+    }
 }
 
 // The step's spike list (global ids, multiplicities, count) as the update wrote it;
-// source_of[gid]: the spiking cell's index among the projection's presynaptic cells, or -1;
-// exclude[source]: the target it may not reach, or -1 (nullptr: none); post_local[target]:
-// the target's index in the family whose ring buffer is `ring`, or -1 where the target is
-// in another family; bits_half: the Feistel half width (fixed_out without replacement).
-// The step is clock[0] (the launch comes before the step's end advances it).
+// interval_of[gid]: the gid's interval, whose entries are
+// iv_entries[iv_begin[iv] .. iv_begin[iv + 1]); max_k: the most entries of an interval.
+// The step is clock[0] (the launch comes before the step's end advances it). Needs
+// blockDim.x a multiple of 32.
 extern "C" __global__ void procedural_deliver(
     const long long* __restrict__ clock, const int* __restrict__ spk_gid,
     const int* __restrict__ spk_mult, const int* __restrict__ spk_count,
-    const int* __restrict__ source_of, const RuleArgs* __restrict__ rule_args,
-    const int* __restrict__ exclude, const int* __restrict__ post_local,
-    real* __restrict__ ring, const int n_slots, const int n_ports, const int n_local,
-    const int port, const int bits_half)
+    const int* __restrict__ interval_of, const int* __restrict__ iv_begin,
+    const int* __restrict__ iv_entries, const ProceduralEntry* __restrict__ entries,
+    const int max_k)
 {
-    const RuleArgs& rule = *rule_args;
+    const int lane = threadIdx.x & 31;
+    const long long n_warps = ((long long)gridDim.x * blockDim.x) >> 5;
+    const long long pairs = (long long)(*spk_count) * max_k;
     const long long step = clock[0];
-    const int n_spikes = *spk_count;
-    for (int s = blockIdx.x * blockDim.x + threadIdx.x; s < n_spikes;
-         s += gridDim.x * blockDim.x) {
-        const int source = source_of[spk_gid[s]];
+    for (long long p = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5; p < pairs;
+         p += n_warps) {
+        const int s = (int)(p / max_k), k = (int)(p % max_k);
+        const int gid = spk_gid[s];
+        const int iv = interval_of[gid];
+        const int first = iv_begin[iv];
+        if (k >= iv_begin[iv + 1] - first) continue;
+        const ProceduralEntry& e = entries[iv_entries[first + k]];
+        const long long offset = (long long)gid - e.pre_first;
+        const int source = e.source_of ? e.source_of[offset] : (int)offset;
         if (source < 0) continue;
-        const unsigned int src = (unsigned int)source;
-        const real mult = (real)spk_mult[s];
-        const int ex = exclude ? exclude[src] : -1;
-        const long long allowed = rule.n_post - (ex >= 0 ? 1 : 0);
-        long long position = -1;
-        unsigned long long ordinal = 0;
-        Philox4 perm_keys;
-        if (rule.kind == RULE_FIXED_OUT && !rule.replace)
-            perm_keys = philox4x32_10(src, PURPOSE_PERMUTATION, 0u, 0u, (unsigned int)rule.key0,
-                                      (unsigned int)rule.key1);
-        for (;; ++ordinal) {
-            long long target;
-            if (rule.kind == RULE_ALL) {
-                if ((long long)ordinal >= rule.n_post) break;
-                target = (long long)ordinal;
-                if (target == ex) continue;
-            } else if (rule.kind == RULE_BERNOULLI) {
-                const Philox4 w = rule_words(rule, src, PURPOSE_CONNECT, ordinal, 0u);
-                const double gap = fmin(floor(log(uniform_from(w.v[0], w.v[1])) / rule.log_q),
-                                        (double)rule.n_post);
-                position += (long long)gap + 1;
-                if (position >= rule.n_post) break;
-                target = position;
-                if (target == ex) continue;
-            } else {
-                if ((long long)ordinal >= rule.n) break;
-                if (rule.replace) {
-                    const Philox4 w = philox4x32_10(src, PURPOSE_CONNECT, (unsigned int)ordinal,
-                                                    0u, (unsigned int)rule.key0,
-                                                    (unsigned int)rule.key1);
-                    target = (long long)(((unsigned long long)w.v[0]
-                                          * (unsigned long long)allowed) >> 32);
-                } else {
-                    unsigned long long x = feistel(ordinal % (unsigned long long)allowed,
-                                                   perm_keys, bits_half);
-                    while (x >= (unsigned long long)allowed) x = feistel(x, perm_keys, bits_half);
-                    target = (long long)x;
-                }
-                if (ex >= 0 && target >= ex) ++target;
-            }
-            const int local = post_local[target];
-            if (local < 0) continue;
-            const double w = rule_value(rule, rule.weight, PURPOSE_WEIGHT, src, ordinal);
-            const double d = rule_value(rule, rule.delay, PURPOSE_DELAY, src, ordinal);
-            const int delay = (int)floor(d * rule.steps_per_ms + 0.5);
-            add_input(ring, n_slots, n_ports, n_local, port, step, local, delay,
-                      (real)w * mult);
-        }
+        deliver_row(e, (unsigned int)source, (real)spk_mult[s], step, lane);
     }
 }

@@ -168,8 +168,9 @@ class BulkConnector:
             value = parameter_space[name] if name in parameter_space.keys() else None
             spec = (procedural.ValueSpec(value=simulator.state.min_delay) if value is None
                     and name == "delay" else None if value is None else self._value_spec(value))
-            if spec is None or (name == "delay" and spec.bounds() is None):
-                return None
+            if spec is None or (name == "delay" and not np.all(np.isfinite(
+                    spec.bounds() or np.inf))):
+                return None   # a procedural ring buffer needs a largest delay
             specs[name] = spec
         if set(parameter_space.keys()) - {"weight", "delay"}:
             return None
@@ -724,13 +725,21 @@ class FixedTotalNumberConnector(BulkConnector, base.FixedTotalNumberConnector):
 
     With a NumpyRNG the connections are those PyNN's generic code draws, which
     ignores `with_replacement` and `allow_self_connections` (always with
-    replacement, self connections allowed); with a NativeRNG both are honoured.
+    replacement, self connections allowed); with a NativeRNG both are honoured, and the
+    static synapses of a NativeRNG projection follow a counter-based rule (so they can be
+    procedural).
     """
 
     def connect(self, projection):
         if self._generic(projection) or not isinstance(self.n, int):
             return super().connect(projection)
         n_pre, n_post = projection.pre.size, projection.post.size
+        if is_native(self.rng):
+            if simulator.state.connectivity == "stored":
+                self._check_memory(projection, self.n)
+            rule = self._total_number_rule(projection)
+            if rule is not None:
+                return self._connect_rule(projection, rule)
         self._check_memory(projection, self.n,
                            BUILD_BYTES if is_native(self.rng) else BUILD_BYTES_TOTAL_NUMBER)
         if is_native(self.rng):
@@ -760,6 +769,24 @@ class FixedTotalNumberConnector(BulkConnector, base.FixedTotalNumberConnector):
         order = np.argsort(post, kind="stable")  # each target's sources in draw order
         parameter_space = self._parameters_from_synapse_type(projection)
         self._finish(projection, pre[order], post[order], parameter_space)
+
+    def _total_number_rule(self, projection):
+        """The counter-based rule of a NativeRNG projection: per-source counts of the `n`
+        synapses, then fixed out-degrees (engine/procedural.py total_counts), or None where
+        the rule cannot draw its values (then the connector's own path builds it)."""
+        exclude = self._self_exclusion(projection)
+        rule = self._counter_rule(projection, "fixed_out", replace=bool(self.with_replacement),
+                                  exclude=exclude)
+        if rule is None:
+            return None
+        allowed = np.full(rule.n_pre, rule.n_post, dtype=np.int64)
+        if exclude is not None:
+            allowed -= (exclude >= 0).astype(np.int64)
+        try:
+            rule.counts = procedural.total_counts(rule.key, int(self.n), allowed, rule.replace)
+        except ValueError as err:
+            raise errors.ConnectionError(str(err)) from None
+        return rule
 
 
 __all__ = [

@@ -29,7 +29,8 @@ from .synapse_values import Connections, matrix_draws, values_at
 logger = logging.getLogger("PyNN")
 
 PROCEDURAL_SUPPORT = (
-    "only static synapses of FixedProbabilityConnector or FixedNumberPostConnector (n an int) "
+    "only static synapses of FixedProbabilityConnector, FixedNumberPostConnector (n an int) or "
+    "FixedTotalNumberConnector "
     "with a NativeRNG, or of AllToAllConnector, with weights and delays that are constants or "
     "NativeRNG draws (uniform, uniform_int, normal, normal_clipped, normal_clipped_to_boundary, "
     "lognormal, exponential; delays bounded) can be procedural")
@@ -249,7 +250,12 @@ class Projection(common.Projection):
                            self.label)
             wanted = False
         if wanted:
-            if safe or self._size is None:
+            size, bounds = rule.exact_size(), rule.weight.bounds()
+            if size is not None and (bounds is not None or not safe):
+                self._size = size   # nothing to draw: the bounds of the weights are checked
+                if safe and size:
+                    self._check_rule_weights(np.array(bounds), safe, finite=False)
+            elif safe or self._size is None:
                 self._size = self._scan_rule(group, safe)
             try:
                 self._network.add_procedural(group)
@@ -283,14 +289,18 @@ class Projection(common.Projection):
             self._check_rule_weights(weight, safe)
         return n
 
-    def _check_rule_weights(self, weight, safe):
-        """Finite weights; with `safe`, the synapse type's weight check (signs) on them."""
+    def _check_rule_weights(self, weight, safe, finite=True):
+        """Finite weights; with `safe`, the synapse type's weight check (signs) on them
+        (on their bounds, which may be infinite, with `finite` False)."""
         if weight.shape[0] == 0:
             return
-        self._check_weights(weight)
+        if finite:
+            self._check_weights(weight)
         check = getattr(self.synapse_type, "parameter_checks", {}).get("weight")
         if safe and check is not None:
-            check(np.array([float(weight.min()), float(weight.max())]), self)
+            extremes = np.array([float(weight.min()), float(weight.max())])
+            big = np.finfo(np.float64).max
+            check(np.clip(extremes, -big, big), self)
 
     def _regenerated(self):
         """The synapses of a procedural projection, regenerated (as a SynapseGroup)."""

@@ -307,7 +307,7 @@ class Network:
             pg.finalise(self)
             max_delay = max(max_delay, pg.max_delay)
         for proc in self.procedural_groups:
-            proc.prepare(self)
+            proc._prepared = None   # its lookups are remade where first needed
             max_delay = max(max_delay, proc.max_delay)
         self._check_precise()
         self._tables = tables

@@ -21,7 +21,8 @@ Connectivity
 - ``all``: every target; draw ordinal = target index.
 - ``bernoulli(p)``: geometric skipping, t_k = t_{k-1} + 1 + floor(log(u_k) / log1p(-p)),
   t_0 = -1, while t_k < n_post (log1p(-p) computed once, in float64, on the host).
-- ``fixed_out(n, replace)``: with replacement t_j = (w0(j) * allowed) >> 32 (Lemire's product,
+- ``fixed_out(n, replace)`` (or ``counts[i]`` targets for source i): with replacement
+  t_j = (w0(j) * allowed) >> 32 (Lemire's product,
   bias below allowed / 2^32); without, t_j = perm(j mod allowed) with perm a 4-round Feistel
   permutation of [0, 2^(2h)) (h = ceil(bits(n_post - 1) / 2)), cycle-walked into
   [0, allowed), round keys the four words of Philox(source, 3, 0, 0), round function
@@ -29,6 +30,12 @@ Connectivity
   all mod 2^32), masked to h bits.
 `exclude[i]` (or -1) is the one target source i may not reach (self connections): dropped
 from ``all`` and ``bernoulli``, skipped over (t += t >= exclude) by ``fixed_out``.
+
+A fixed total number of synapses (:func:`total_counts`) is ``fixed_out`` with per-source
+counts: how many of the `n` synapses each source has is drawn once, at build time, from a
+NumPy Philox generator keyed by the rule (a multinomial with replacement, a multivariate
+hypergeometric without), and stored (4 B per source); each source's targets are then drawn
+as above.
 
 Values: a constant, or one of uniform, uniform_int, normal, normal_clipped,
 normal_clipped_to_boundary, lognormal, exponential from Philox(source, purpose, draw, attempt)
@@ -188,9 +195,10 @@ class ValueSpec:
 class ConnectivityRule:
     """The synapses of one projection as a function of the source index (module docstring).
 
-    `n`: out-degree (``fixed_out``); `p`: probability (``bernoulli``); `exclude`: per source,
-    the target index it may not reach, or -1 (host int64 array, or None); `dt`: ms per step
-    (delays are rounded half up to steps, as projections round them).
+    `n`: out-degree (``fixed_out``); `counts`: per-source out-degrees instead (host int32
+    array, or None); `p`: probability (``bernoulli``); `exclude`: per source, the target
+    index it may not reach, or -1 (host int64 array, or None); `dt`: ms per step (delays are
+    rounded half up to steps, as projections round them).
     """
     kind: str
     n_pre: int
@@ -203,13 +211,24 @@ class ConnectivityRule:
     n: int = 0
     replace: bool = True
     exclude: object = None
+    counts: object = None
 
     def expected_size(self) -> float:
         if self.kind == "all":
             return float(self.n_pre * self.n_post)
         if self.kind == "bernoulli":
             return min(1.0, max(0.0, self.p)) * self.n_pre * self.n_post
+        if self.counts is not None:
+            return float(np.sum(self.counts, dtype=np.int64))
         return float(self.n_pre * self.n)
+
+    def exact_size(self) -> int | None:
+        """The number of synapses where it is known without drawing them, else None."""
+        if self.kind == "bernoulli" and 0 < self.p < 1:
+            return None
+        if self.kind == "all" and self.exclude is not None:
+            return None
+        return int(self.expected_size())
 
     def out_degree_bound(self) -> int:
         """Candidates per source generated at most (sizes chunks of sources)."""
@@ -218,6 +237,8 @@ class ConnectivityRule:
         if self.kind == "bernoulli":
             e = min(1.0, max(0.0, self.p)) * self.n_post
             return int(min(self.n_post, e + 6 * math.sqrt(e) + 16))
+        if self.counts is not None:
+            return int(np.max(self.counts)) if len(self.counts) else 0
         return self.n
 
     def source_chunks(self, n_sources: int, chunk: int = CHUNK):
@@ -289,9 +310,15 @@ class ConnectivityRule:
         allowed = xp.full(n_src, self.n_post, dtype=np.int64)
         if ex is not None:
             allowed -= (ex >= 0).astype(np.int64)
-        if self.n and bool(xp.any(allowed == 0)):
-            raise ValueError("no allowed target to choose from")
-        row, ordinal = _grid(xp, n_src, self.n)
+        if self.counts is None:
+            if self.n and bool(xp.any(allowed == 0)):
+                raise ValueError("no allowed target to choose from")
+            row, ordinal = _grid(xp, n_src, self.n)
+        else:
+            counts = xp.asarray(self.counts)[sources].astype(np.int64)
+            if bool(xp.any((allowed == 0) & (counts > 0))):
+                raise ValueError("no allowed target to choose from")
+            row, ordinal = _ragged(xp, counts)
         src = sources[row].astype(np.uint64)
         m = allowed[row].astype(np.uint64)
         if self.replace:
@@ -338,6 +365,40 @@ def _grid(xp, rows: int, cols: int):
     return flat // max(cols, 1), flat % max(cols, 1)
 
 
+def _ragged(xp, counts):
+    """(row, index within row) of rows of `counts` (int64 device array) elements."""
+    if counts.shape[0] == 0:
+        z = xp.zeros(0, dtype=np.int64)
+        return z, z
+    ends = xp.cumsum(counts)
+    position = xp.arange(int(ends[-1]), dtype=np.int64)
+    row = xp.searchsorted(ends, position, side="right")
+    return row, position - (ends - counts)[row]
+
+
+def total_counts(key: tuple[int, int], n: int, allowed, replace: bool) -> np.ndarray:
+    """How many of `n` synapses drawn uniformly among all allowed (source, target) pairs
+    each source has (host int32): `allowed[i]` targets for source i; with replacement a
+    multinomial, without a multivariate hypergeometric. Drawn from a NumPy Philox generator
+    keyed by the rule's key, so every process draws the same numbers."""
+    allowed = np.asarray(allowed, dtype=np.int64)
+    pairs = int(allowed.sum())
+    if n < 0:
+        raise ValueError(f"cannot draw {n} connections")
+    if n and pairs == 0 or (not replace and n > pairs):
+        raise ValueError(f"cannot draw {n} connections among {pairs} pairs of cells")
+    generator = np.random.Generator(np.random.Philox(key=key[0] | (key[1] << 32)))
+    if n == 0:
+        counts = np.zeros(allowed.size, dtype=np.int64)
+    elif replace:
+        counts = generator.multinomial(n, allowed / pairs)
+    else:
+        counts = generator.multivariate_hypergeometric(allowed, n, method="marginals")
+    if int(counts.max(initial=0)) >= 2**31:
+        raise ValueError("more than 2^31 synapses from one source")
+    return counts.astype(np.int32)
+
+
 class ProceduralGroup:
     """Synapses of one projection that are never stored: regenerated per spike from `rule`.
 
@@ -356,17 +417,34 @@ class ProceduralGroup:
         self._prepared = None
         self.chunk = CHUNK_GPU if backend.is_gpu else CHUNK
 
+    def pre_range(self):
+        """(first, stop) where the presynaptic cells are the gids first, first + 1, ...,
+        stop - 1 in that order (a Population, a slice of one), else None."""
+        gids = self.pre_gids
+        if gids.size == 0:
+            return None
+        first = int(gids[0])
+        if np.array_equal(gids, np.arange(first, first + gids.size)):
+            return first, first + gids.size
+        return None
+
     def prepare(self, network):
-        """Device lookups: gid -> source index, target -> (family, local index, port)."""
+        """Device lookups: gid -> source index (a range needs none), target -> (family,
+        local index, port)."""
         xp = self.backend.xp
-        lookup = np.full(network.n_neurons, -1, dtype=np.int64)
-        lookup[self.pre_gids] = np.arange(self.pre_gids.size)
+        span = self.pre_range()
+        if span is None:
+            lookup = np.full(network.n_neurons, -1, dtype=np.int64)
+            lookup[self.pre_gids] = np.arange(self.pre_gids.size)
+            lookup = (0, xp.asarray(lookup))
+        else:
+            lookup = span
         family, local = network.group_of(self.post_gids)
         families = []
         for gi in np.unique(family):
             g = network._group_by_index(gi)
             families.append((g, g.model.port_index(self.receptor)))
-        self._prepared = (xp.asarray(lookup), xp.asarray(family), xp.asarray(local), families)
+        self._prepared = (lookup, xp.asarray(family), xp.asarray(local), families)
 
     def deliverable_on_gpu(self) -> bool:
         """True if the GPU step's kernel (engine/gpu/procedural.py) can regenerate these
@@ -395,7 +473,11 @@ class ProceduralGroup:
         if self._prepared is None:
             self.prepare(network)
         lookup, family, local, families = self._prepared
-        index = lookup[sources]
+        if isinstance(lookup[1], int):
+            index = sources.astype(np.int64) - lookup[0]
+            index = xp.where(index < lookup[1] - lookup[0], index, -1)
+        else:
+            index = lookup[1][sources]
         hit = xp.nonzero(index >= 0)[0]
         if hit.shape[0] == 0:
             return

@@ -8,7 +8,7 @@ import pyNN.neurongpu as sim
 import pytest
 
 from pyNN_neurongpu.engine import gpu_available
-from tests.pynn.test_capacity import CONNECTORS, _native
+from tests.pynn.test_capacity import CONNECTORS, _native, many_projections
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not gpu_available(), reason="no CUDA GPU")]
 
@@ -72,3 +72,19 @@ def test_gpu_procedural_float32_rate_matches_stored():
         rates[mode] = sum(len(st) for st in cells.get_data().segments[0].spiketrains)
     assert rates["stored"] > 100
     assert abs(rates["procedural"] - rates["stored"]) <= 0.02 * rates["stored"]
+
+
+def test_gpu_many_procedural_projections_in_one_launch():
+    """Projections from one population, a view with gaps and overlapping cell sets, onto an
+    Assembly of two families: the one launch's tables give the stored build's spikes and
+    the CPU's."""
+    flags, spikes_p, lists_p = many_projections("procedural", "gpu")
+    assert all(flags) and sim.simulator.state.network._gpu_step_possible()
+    _, spikes_s, lists_s = many_projections("stored", "gpu")
+    _, spikes_c, _ = many_projections("procedural", "cpu")
+    for a, b in zip(lists_p, lists_s):
+        np.testing.assert_array_equal(a, b)
+    assert sum(s.size for s in spikes_p) > 50
+    for a, b, c in zip(spikes_p, spikes_s, spikes_c):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)

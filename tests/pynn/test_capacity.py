@@ -42,6 +42,11 @@ CONNECTORS = {
     "fixed_number_post_no_self": lambda: sim.FixedNumberPostConnector(
         30, allow_self_connections=False, rng=sim.NativeRNG(2)),
     "all_to_all": lambda: sim.AllToAllConnector(),
+    "fixed_total": lambda: sim.FixedTotalNumberConnector(2500, rng=sim.NativeRNG(6)),
+    "fixed_total_without_replacement": lambda: sim.FixedTotalNumberConnector(
+        2500, with_replacement=False, rng=sim.NativeRNG(6)),
+    "fixed_total_no_self": lambda: sim.FixedTotalNumberConnector(
+        2500, allow_self_connections=False, rng=sim.NativeRNG(6)),
 }
 
 
@@ -79,6 +84,78 @@ def test_procedural_equals_stored(name):
         np.testing.assert_array_equal(a, b)
     if recurrent:
         assert not np.any(listed_p[:, 0] == listed_p[:, 1])
+
+
+def many_projections(mode, backend="cpu", precision="float64"):
+    """Procedural projections in every layout the step's tables distinguish: several from
+    one population, from a view with gaps and from overlapping cell sets, onto an Assembly
+    of two cell types. Returns (procedural flags, spikes, connection lists)."""
+    sim.setup(timestep=0.1, backend=backend, connectivity=mode, rng_seed=7,
+              precision=precision)
+    drive = np.random.default_rng(3)
+    times = [np.unique(np.round(drive.uniform(0.1, 80.0, 8), 1)) for _ in range(60)]
+    src = sim.Population(60, sim.SpikeSourceArray(spike_times=times))
+    exc = sim.Population(50, sim.IF_curr_exp(tau_refrac=1.0))
+    alpha = sim.Population(40, sim.IF_curr_alpha(tau_refrac=1.0))
+    both = sim.Assembly(exc, alpha)
+    syn = sim.StaticSynapse(weight=_native("uniform", (0.2, 0.6), 1),
+                            delay=_native("uniform", (0.3, 4.0), 2))
+    alpha_syn = sim.StaticSynapse(weight=_native("uniform", (0.1, 0.3), 3), delay=1.0)
+    projections = [
+        sim.Projection(src, exc, sim.FixedProbabilityConnector(0.3, rng=sim.NativeRNG(4)), syn),
+        sim.Projection(src, exc, sim.FixedTotalNumberConnector(500, rng=sim.NativeRNG(5)),
+                       sim.StaticSynapse(weight=_native("uniform", (-0.6, -0.2), 11),
+                                         delay=0.5), receptor_type="inhibitory"),
+        sim.Projection(src[::3], alpha, sim.FixedNumberPostConnector(6, rng=sim.NativeRNG(6)),
+                       alpha_syn),
+        sim.Projection(src[10:40], alpha, sim.AllToAllConnector(), alpha_syn),
+        sim.Projection(exc, both, sim.FixedProbabilityConnector(
+            0.2, allow_self_connections=False, rng=sim.NativeRNG(8)),
+            sim.StaticSynapse(weight=0.3, delay=_native("uniform", (1.0, 3.0), 9))),
+        sim.Projection(alpha, exc, sim.FixedTotalNumberConnector(
+            300, with_replacement=False, rng=sim.NativeRNG(10)), syn),
+    ]
+    both.record("spikes")
+    sim.run(80.0)
+    spikes = [np.asarray(st) for st in both.get_data().segments[0].spiketrains]
+    lists = [np.array(prj.get(["weight", "delay"], format="list")) for prj in projections]
+    return [prj.procedural for prj in projections], spikes, lists
+
+
+def test_many_procedural_projections_equal_stored():
+    flags_s, spikes_s, lists_s = many_projections("stored")
+    flags_p, spikes_p, lists_p = many_projections("procedural")
+    assert not any(flags_s) and all(flags_p)
+    for a, b in zip(lists_s, lists_p):
+        assert a.shape[0] > 0
+        np.testing.assert_array_equal(a, b)
+    assert sum(s.size for s in spikes_s) > 50
+    for a, b in zip(spikes_s, spikes_p):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fixed_total_counts():
+    """A fixed total: exactly n synapses, per-source counts binomial, no pair twice
+    without replacement, and the stored rule's counts."""
+    sim.setup(timestep=0.1, backend="cpu", connectivity="procedural")
+    a, b = sim.Population(200, sim.SpikeSourceArray()), sim.Population(150, sim.IF_curr_exp())
+    for replace in (True, False):
+        prj = sim.Projection(a, b, sim.FixedTotalNumberConnector(
+            20000, with_replacement=replace, rng=sim.NativeRNG(3)), sim.StaticSynapse())
+        assert len(prj) == 20000
+        pairs = np.array(prj.get("weight", format="list"))[:, :2].astype(np.int64)
+        per_source = np.bincount(pairs[:, 0], minlength=200)
+        np.testing.assert_array_equal(per_source, prj._procedural.rule.counts)
+        # binomial(20000, 1/200) for each source: variance 99.5; hypergeometric (150 of the
+        # 30000 pairs, 20000 drawn) without replacement: 33.2
+        assert abs(per_source.mean() - 100) < 1e-9
+        expected = 99.5 if replace else 150 * 20000 / 30000 * (1 - 150 / 30000) * 10000 / 29999
+        assert abs(per_source.var() / expected - 1) < 0.35
+        repeats = pairs.shape[0] - np.unique(pairs[:, 0] * 150 + pairs[:, 1]).size
+        assert (repeats > 0) == replace
+    with pytest.raises(errors.ConnectionError, match="cannot draw"):
+        sim.Projection(a, b, sim.FixedTotalNumberConnector(
+            200 * 150 + 1, with_replacement=False, rng=sim.NativeRNG(3)), sim.StaticSynapse())
 
 
 def test_procedural_equals_stored_with_constant_values():
@@ -139,6 +216,8 @@ def test_procedural_refusals_leave_nothing():
          sim.StaticSynapse(weight=RD("uniform", (0, 1), rng=sim.NumpyRNG(2)))),
         (sim.FixedProbabilityConnector(0.5, rng=native),
          sim.StaticSynapse(delay=_native("normal", (1.0, 0.1), 3))),
+        (sim.FixedTotalNumberConnector(20, rng=native),   # no largest delay
+         sim.StaticSynapse(delay=_native("normal_clipped", (1.0, 0.5, 0.1, np.inf), 3))),
         (sim.FixedProbabilityConnector(0.5, rng=native),
          sim.STDPMechanism(timing_dependence=sim.SpikePairRule(),
                            weight_dependence=sim.AdditiveWeightDependence())),

@@ -59,6 +59,13 @@ PROCEDURAL_RULE_DTYPE = np.dtype([("kind", _I64), ("n_post", _I64), ("n", _I64),
                                   ("replace", _I64), ("log_q", _F64), ("key0", _I64),
                                   ("key1", _I64), ("steps_per_ms", _F64),
                                   ("weight", VALUE_SPEC_DTYPE), ("delay", VALUE_SPEC_DTYPE)])
+# One (procedural projection, target family) of the step's single procedural launch
+# (cuda/procedural.cu ProceduralEntry)
+PROCEDURAL_ENTRY_DTYPE = np.dtype([("rule", PROCEDURAL_RULE_DTYPE), ("counts", _U64),
+                                   ("exclude", _U64), ("source_of", _U64),
+                                   ("post_local", _U64), ("ring", _U64), ("pre_first", _I64),
+                                   ("post_base", _I64), ("n_slots", _I64), ("n_ports", _I64),
+                                   ("n_local", _I64), ("port", _I64), ("bits_half", _I64)])
 
 
 def record(xp, dtype, values: dict):

@@ -1,10 +1,14 @@
 """Procedural projections in the GPU step (cuda/procedural.cu, engine/procedural.py).
 
 A procedural projection stores no synapses: in every step, after the neuron update, one
-launch per (projection, target family) walks the step's spike list and regenerates each
-spiking source's targets, weights and delays from its counter-based stream, adding them
-to the family's ring buffer. The launches need no host synchronisation (the spike count
-and the step are read on the device), so they are captured into the step's graph.
+launch for all of them walks the step's spike list and regenerates each spiking source's
+targets, weights and delays from its counter-based stream, adding them to the target
+families' ring buffers. Its tables: an entry per (projection, target family), the gid
+intervals on which the same entries have sources (a population's gids form one), the
+interval of each gid, and each interval's entries; one warp delivers one (spike, entry)
+pair. The launch needs no host synchronisation (the spike count and the step are read on
+the device), so it is captured into the step's graph; thousands of projections (the
+multi-area model has 8,344) cost one launch per step.
 
 A rule's values may carry scalar operations (a translation's unit factor, a sign); the
 kernel applies up to MAX_OPS of add, sub, mul, truediv (either operand order), neg and
@@ -18,7 +22,7 @@ import operator
 
 import numpy as np
 
-from .abi import PROCEDURAL_RULE_DTYPE, VALUE_OPS
+from .abi import PROCEDURAL_ENTRY_DTYPE, PROCEDURAL_RULE_DTYPE, VALUE_OPS
 from .compiler import THREADS
 
 RULE_KINDS = {"all": 0, "bernoulli": 1, "fixed_out": 2}
@@ -104,44 +108,107 @@ def rule_record(rule) -> np.ndarray:
     return rec
 
 
-class ProceduralLaunch:
-    """The device tables and launches of one procedural group in a GpuStep."""
+def _is_empty(rule) -> bool:
+    """True where no synapse can exist."""
+    return ((rule.kind == "bernoulli" and rule.p <= 0) or rule.n_post == 0 or rule.n_pre == 0
+            or (rule.kind == "fixed_out" and rule.counts is None and rule.n == 0))
 
-    def __init__(self, runner, group):
+
+class ProceduralSet:
+    """The device tables and the one launch of a GpuStep's procedural groups."""
+
+    def __init__(self, runner, groups):
         xp = runner.backend.xp
         net = runner.net
-        rule = group.rule
-        self.group = group
-        rec = rule_record(rule)
-        self.rule_args = xp.asarray(rec.view(np.uint8))
-        # nothing to deliver: no synapse can exist
-        self.empty = (rule.kind == "bernoulli" and rule.p <= 0) or rule.n_post == 0 or (
-            rule.kind == "fixed_out" and rule.n == 0)
-        source_of = np.full(max(net.n_neurons, 1), -1, dtype=np.int32)
-        source_of[group.pre_gids] = np.arange(group.pre_gids.size, dtype=np.int32)
-        self.source_of = xp.asarray(source_of)
-        self.exclude = (None if rule.exclude is None
-                        else xp.asarray(np.asarray(rule.exclude, dtype=np.int32)))
-        self.bits_half = (max(1, int(rule.n_post - 1).bit_length()) + 1) // 2
-        family, local = net.group_of(group.post_gids)
-        self.targets = []   # (Family, port, post_local device array)
-        for gi in np.unique(family):
-            fam = runner.by_group[int(gi)]
-            post_local = np.where(family == gi, local, -1).astype(np.int32)
-            self.targets.append((fam, fam.group.model.port_index(group.receptor),
-                                 xp.asarray(post_local)))
+        self.groups = list(groups)
+        self._xp = xp
+        self._keep = []   # device arrays the entries point to
+        rows, spans = [], []
+        for group in self.groups:
+            if _is_empty(group.rule):
+                continue
+            for row, span in self._entries(runner, group):
+                rows.append(row)
+                spans.append(span)
+        self.n_entries = len(rows)
+        self.label = f"{len(self.groups)} projections"
+        if not rows:
+            return
+        entries = np.zeros(len(rows), dtype=PROCEDURAL_ENTRY_DTYPE)
+        for i, row in enumerate(rows):
+            entries[i] = row
+        self.entries = xp.asarray(entries.view(np.uint8))
+        lo, hi = (np.array(v, dtype=np.int64) for v in zip(*spans))
+        bounds = np.unique(np.concatenate([[0, max(net.n_neurons, 1)], lo, hi]))
+        interval_of = np.searchsorted(bounds, np.arange(max(net.n_neurons, 1)), "right") - 1
+        first, stop = np.searchsorted(bounds, lo), np.searchsorted(bounds, hi)
+        per = stop - first
+        entry = np.repeat(np.arange(len(rows)), per)
+        interval = np.repeat(first, per) + (np.arange(per.sum()) - np.repeat(
+            np.cumsum(per) - per, per))
+        order = np.lexsort((entry, interval))
+        n_intervals = bounds.size - 1
+        begin = np.zeros(n_intervals + 1, dtype=np.int64)
+        np.add.at(begin, interval + 1, 1)
+        begin = np.cumsum(begin)
+        self.max_k = int(np.max(begin[1:] - begin[:-1]))
+        self.interval_of = xp.asarray(interval_of.astype(np.int32))
+        self.iv_begin = xp.asarray(begin.astype(np.int32))
+        self.iv_entries = xp.asarray(entry[order].astype(np.int32))
         self.blocks = max(1, runner.propagate_blocks)
 
+    def __bool__(self):
+        return bool(self.groups)
+
+    def _keep_device(self, array, dtype=np.int32) -> int:
+        xp_array = self._xp.asarray(np.asarray(array, dtype=dtype))
+        self._keep.append(xp_array)
+        return int(xp_array.data.ptr)
+
+    def _entries(self, runner, group):
+        """(entry record, (lo, hi) gid span) of `group` per target family."""
+        rule = group.rule
+        base = rule_record(rule)[0]
+        counts = 0 if rule.counts is None else self._keep_device(rule.counts)
+        exclude = 0 if rule.exclude is None else self._keep_device(rule.exclude)
+        span = group.pre_range()
+        source_of = 0
+        if span is None:
+            lo, hi = int(group.pre_gids.min()), int(group.pre_gids.max()) + 1
+            table = np.full(hi - lo, -1, dtype=np.int32)
+            table[group.pre_gids - lo] = np.arange(group.pre_gids.size, dtype=np.int32)
+            source_of = self._keep_device(table)
+            span = (lo, hi)
+        bits_half = (max(1, int(rule.n_post - 1).bit_length()) + 1) // 2
+        family, local = runner.net.group_of(group.post_gids)
+        for gi in np.unique(family):
+            fam = runner.by_group[int(gi)]
+            mine = family == gi
+            post_local, post_base = 0, 0
+            if mine.all() and local.size and np.array_equal(
+                    local, np.arange(local[0], local[0] + local.size)):
+                post_base = int(local[0])
+            else:
+                post_local = self._keep_device(np.where(mine, local, -1))
+            row = np.zeros((), dtype=PROCEDURAL_ENTRY_DTYPE)
+            row["rule"] = base
+            fields = {"counts": counts, "exclude": exclude, "source_of": source_of,
+                      "post_local": post_local, "ring": fam.ring.data.ptr,
+                      "pre_first": span[0], "post_base": post_base, "n_slots": fam.n_slots,
+                      "n_ports": len(fam.group.model.receptors), "n_local": fam.n,
+                      "port": fam.group.model.port_index(group.receptor),
+                      "bits_half": bits_half}
+            for name, value in fields.items():
+                row[name] = value
+            yield row, span
+
     def launch(self, runner):
-        """Deliver this step's spikes of the projection (captured into the step's graph)."""
-        if self.empty:
+        """Deliver this step's spikes of every procedural projection (captured into the
+        step's graph)."""
+        if not self.n_entries:
             return
         kernel = runner.static_kernel("procedural.cu", "procedural_deliver")
-        exclude = self.exclude if self.exclude is not None else np.uint64(0)
-        for fam, port, post_local in self.targets:
-            kernel((self.blocks,), (THREADS,),
-                   (runner.clock, runner.spk_gid, runner.spk_mult, runner.spk_count,
-                    self.source_of, self.rule_args, exclude, post_local, fam.ring,
-                    np.int32(fam.n_slots), np.int32(len(fam.group.model.receptors)),
-                    np.int32(fam.n), np.int32(port), np.int32(self.bits_half)))
-
+        kernel((self.blocks,), (THREADS,),
+               (runner.clock, runner.spk_gid, runner.spk_mult, runner.spk_count,
+                self.interval_of, self.iv_begin, self.iv_entries, self.entries,
+                np.int32(self.max_k)))

@@ -36,7 +36,7 @@ from .compiler import (
     static_source,
 )
 from .families import Family, StateSampler, StimulusSet, table_arrays, table_pointers
-from .procedural import ProceduralLaunch
+from .procedural import ProceduralSet
 from .state_check import StateCheck
 
 CHUNK_STEPS = 100
@@ -121,7 +121,7 @@ class GpuStep:
             self.tables.append((table, fam))
         self.blocks_done = xp.zeros(1, dtype=np.uint32)
         self.plastic = [plastic.PlasticLaunch(self, pg) for pg in network.plastic_groups]
-        self.procedural = [ProceduralLaunch(self, pg) for pg in network.procedural_groups]
+        self.procedural = ProceduralSet(self, network.procedural_groups)
         self.prop_tables, self.n_prop_tables = self._prop_tables()
         self._prepare_fused_update()
         self.state_check = StateCheck(self)
@@ -278,7 +278,8 @@ class GpuStep:
         out += [(f"sample:{s.rec.variable}", s.launch) for s in self.samplers]
         # plastic groups read this step's spike list before a propagation ends the step
         out += [(f"plastic:{pl.model}", pl.launch) for pl in self.plastic]
-        out += [(f"procedural:{pr.group.label}", pr.launch) for pr in self.procedural]
+        if self.procedural:
+            out.append((f"procedural:{self.procedural.label}", self.procedural.launch))
         if self.pipelined:  # this step's spikes are delivered beside the next update
             out.insert(0, ("deliver", GpuStep._fork_delivery))
 
