@@ -40,12 +40,13 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         store no synapses: each spiking source regenerates its targets, weights and delays
         from a counter-based stream keyed by (seed, projection, source), the synapses a stored
         build of the same script makes. Possible for static synapses of
-        FixedProbabilityConnector and FixedNumberPostConnector (int n) drawing with a
-        NativeRNG, and AllToAllConnector, whose weights and delays are constants or
-        NativeRNG draws of uniform, uniform_int, normal, normal_clipped,
-        normal_clipped_to_boundary, lognormal or exponential (delays bounded). With
-        'procedural' any other projection raises ConnectionError; with 'auto' it is
-        stored. On a GPU, procedural projections are stored for now (with a warning).
+        FixedProbabilityConnector, FixedNumberPostConnector (int n) and
+        FixedTotalNumberConnector drawing with a NativeRNG, and AllToAllConnector, whose
+        weights and delays are constants or NativeRNG draws of uniform, uniform_int,
+        normal, normal_clipped, normal_clipped_to_boundary, lognormal or exponential
+        (delays bounded). With 'procedural' any other projection raises ConnectionError;
+        with 'auto' it is stored. On a GPU the fused step regenerates them, all
+        projections in one launch per step (docs/capacity.md).
     `spike_precision`: 'on_grid' (default) or 'off_grid'. With 'off_grid' the cell types
         that NEST has in a precise variant run it, as pyNN.nest picks them: IF_curr_exp
         follows iaf_psc_exp_ps, IF_curr_delta iaf_psc_delta_ps, SpikeSourcePoisson
