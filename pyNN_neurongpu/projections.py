@@ -250,12 +250,14 @@ class Projection(common.Projection):
                            self.label)
             wanted = False
         if wanted:
-            size, bounds = rule.exact_size(), rule.weight.bounds()
-            if size is not None and (bounds is not None or not safe):
-                self._size = size   # nothing to draw: the bounds of the weights are checked
-                if safe and size:
+            bounds = rule.weight.bounds()
+            if bounds is not None or not safe:
+                # nothing drawn now: the weights' bounds are checked, the size (where a
+                # draw decides it) counted when asked for
+                self._size = rule.exact_size()
+                if safe and self._size != 0:
                     self._check_rule_weights(np.array(bounds), safe, finite=False)
-            elif safe or self._size is None:
+            else:
                 self._size = self._scan_rule(group, safe)
             try:
                 self._network.add_procedural(group)
