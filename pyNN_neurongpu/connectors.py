@@ -372,8 +372,9 @@ class FixedProbabilityConnector(MapBulkConnector, base.FixedProbabilityConnector
     def connect(self, projection):
         if self._generic(projection):
             return super().connect(projection)
-        self._check_memory(projection, self.p_connect * projection.pre.size * projection.post.size)
+        expected = self.p_connect * projection.pre.size * projection.post.size
         if not is_native(self.rng):
+            self._check_memory(projection, expected)
             p = self.p_connect
             return self._connect_probability(projection, lambda c0, c1: p)
         if self.allow_self_connections == "NoMutual":
@@ -381,8 +382,9 @@ class FixedProbabilityConnector(MapBulkConnector, base.FixedProbabilityConnector
         else:
             rule = self._counter_rule(projection, "bernoulli", p=float(self.p_connect),
                                       exclude=self._self_exclusion(projection))
-            if rule is not None:
+            if rule is not None:   # checks the memory where it stores the synapses
                 return self._connect_rule(projection, rule)
+        self._check_memory(projection, expected)
         parameter_space = self._parameters_from_synapse_type(projection)
         pre, post = connectivity.bernoulli(self.rng.stream(), projection.pre.size,
                                            projection.post.size, self.p_connect)
@@ -674,7 +676,6 @@ class FixedNumberPostConnector(FixedNumberBulk, base.FixedNumberPostConnector):
             if rule is not None:
                 if rule.exclude is not None and not bool(np.any(rule.exclude >= 0)):
                     rule.exclude = None
-                self._check_memory(projection, rule.expected_size())
                 try:
                     return self._connect_rule(projection, rule)
                 except ValueError as err:

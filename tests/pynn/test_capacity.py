@@ -111,7 +111,8 @@ def many_projections(mode, backend="cpu", precision="float64"):
         sim.Projection(src[10:40], alpha, sim.AllToAllConnector(), alpha_syn),
         sim.Projection(exc, both, sim.FixedProbabilityConnector(
             0.2, allow_self_connections=False, rng=sim.NativeRNG(8)),
-            sim.StaticSynapse(weight=0.3, delay=_native("uniform", (1.0, 3.0), 9))),
+            sim.StaticSynapse(weight=0.3, delay=_native("uniform", (1.0, 3.0), 9)),
+            receptor_type="excitatory"),   # an Assembly's receptor order is not fixed
         sim.Projection(alpha, exc, sim.FixedTotalNumberConnector(
             300, with_replacement=False, rng=sim.NativeRNG(10)), syn),
     ]
@@ -330,3 +331,21 @@ def test_procedural_construction_stores_nothing():
     # nothing per synapse is kept; the transient is the generator's fixed working buffer
     # (procedural.CHUNK candidates, about 8 MB), not a figure per synapse
     assert stored < 0.5 and peak * 9e5 < 16 * 2**20
+
+
+def test_procedural_build_beyond_memory():
+    """Procedural projections of 2·10^10 and 10^11 synapses build at once (nothing is
+    drawn or stored); stored, the first is refused before anything is drawn."""
+    syn = sim.StaticSynapse(weight=_native("uniform", (0.1, 0.2), 1), delay=1.0)
+    sim.setup(timestep=0.1, backend="cpu", connectivity="procedural")
+    a, b = sim.Population(2 * 10**5, sim.SpikeSourcePoisson()), sim.Population(
+        2 * 10**5, sim.IF_curr_exp())
+    prj = sim.Projection(a, b, sim.FixedProbabilityConnector(0.5, rng=sim.NativeRNG(1)), syn)
+    big = sim.Projection(a, b, sim.FixedTotalNumberConnector(10**11, rng=sim.NativeRNG(2)),
+                         syn)
+    assert prj.procedural and big.procedural and big.size() == 10**11
+    sim.setup(timestep=0.1, backend="cpu", connectivity="stored")
+    a, b = sim.Population(2 * 10**5, sim.SpikeSourcePoisson()), sim.Population(
+        2 * 10**5, sim.IF_curr_exp())
+    with pytest.raises(MemoryError):
+        sim.Projection(a, b, sim.FixedProbabilityConnector(0.5, rng=sim.NativeRNG(1)), syn)
