@@ -7,11 +7,12 @@
 // value may differ from NumPy's in its last bit (CuPy's array code uses the same ones).
 //
 // The GPU step (engine/gpu/procedural.py) launches procedural_deliver once per step for all
-// procedural projections, after the update and before the step ends. The work is the pairs
-// (spike, entry of the spike's gid interval); one warp takes a pair and its 32 lanes walk
-// the source's synapses in draw order: lane l takes draws l, l + 32, ...; geometric
-// skipping (bernoulli) draws 32 gaps at once and places them by a warp prefix sum, the
-// positions the sequential walk reaches.
+// procedural projections, after the update and before the step ends. The work is the
+// triples (spike, entry of the spike's gid interval, segment of the row: 4096 draws, or
+// for bernoulli 4096 targets); one warp takes a triple and its 32 lanes walk the segment
+// in draw order: lane l takes draws l, l + 32, ...; geometric skipping (bernoulli) draws
+// 32 gaps at once and places them by a warp prefix sum, the positions the sequential walk
+// of the array code reaches.
 #include "neurongpu_common.cuh"
 
 #define RULE_ALL 0
@@ -170,6 +171,8 @@ struct ProceduralEntry {
 };
 
 #define FULL_WARP 0xFFFFFFFFu
+#define SEGMENT 4096ll        // engine/procedural.py SEGMENT
+#define ORDINAL_BITS 13
 
 __device__ __forceinline__ void deliver_synapse(const ProceduralEntry& e, unsigned int src,
                                                 unsigned long long ordinal, long long target,
@@ -186,19 +189,24 @@ __device__ __forceinline__ void deliver_synapse(const ProceduralEntry& e, unsign
     atomicAdd(e.ring + (slot * e.n_ports + e.port) * e.n_local + local, (real)w * mult);
 }
 
-// The synapses of source `src` of entry `e`, by the 32 lanes of a warp (all must call).
-__device__ void deliver_row(const ProceduralEntry& e, unsigned int src, real mult,
-                            long long step, int lane)
+// Segment `seg` of the synapses of source `src` of entry `e` (draws, or for bernoulli
+// targets, [seg * SEGMENT, (seg + 1) * SEGMENT)), by the 32 lanes of a warp (all must call).
+__device__ void deliver_segment(const ProceduralEntry& e, unsigned int src, long long seg,
+                                real mult, long long step, int lane)
 {
     const RuleArgs& rule = e.rule;
     const long long ex = e.exclude ? (long long)e.exclude[src] : -1;
+    const long long first = seg * SEGMENT;
     if (rule.kind == RULE_BERNOULLI) {
+        if (first >= rule.n_post) return;
+        const long long length = min((long long)SEGMENT, rule.n_post - first);
         long long last = -1;
-        for (unsigned long long base = 0;; base += 32) {
-            const unsigned long long ordinal = base + (unsigned long long)lane;
-            const Philox4 w = rule_words(rule, src, PURPOSE_CONNECT, ordinal, 0u);
+        for (unsigned int base = 0;; base += 32) {
+            const unsigned int k = base + (unsigned int)lane;
+            const Philox4 w = philox4x32_10(src, PURPOSE_CONNECT, k, (unsigned int)seg,
+                                            (unsigned int)rule.key0, (unsigned int)rule.key1);
             const double gap = fmin(floor(log(uniform_from(w.v[0], w.v[1])) / rule.log_q),
-                                    (double)rule.n_post);
+                                    (double)SEGMENT);
             long long position = (long long)gap + 1;
             #pragma unroll
             for (int d = 1; d < 32; d <<= 1) {
@@ -206,21 +214,24 @@ __device__ void deliver_row(const ProceduralEntry& e, unsigned int src, real mul
                 if (lane >= d) position += up;
             }
             position += last;
-            if (position < rule.n_post && position != ex)
-                deliver_synapse(e, src, ordinal, position, mult, step);
+            if (position < length && first + position != ex)
+                deliver_synapse(e, src, ((unsigned long long)seg << ORDINAL_BITS) + k,
+                                first + position, mult, step);
             last = __shfl_sync(FULL_WARP, position, 31);
-            if (last >= rule.n_post) break;
+            if (last >= length) break;
         }
         return;
     }
     const long long length = rule.kind == RULE_ALL ? rule.n_post
                              : (e.counts ? (long long)e.counts[src] : rule.n);
+    const long long stop = min(length, first + SEGMENT);
+    if (first >= stop) return;
     const long long allowed = rule.n_post - (ex >= 0 ? 1 : 0);
     Philox4 perm_keys;
     if (rule.kind == RULE_FIXED_OUT && !rule.replace)
         perm_keys = philox4x32_10(src, PURPOSE_PERMUTATION, 0u, 0u, (unsigned int)rule.key0,
                                   (unsigned int)rule.key1);
-    for (long long o = lane; o < length; o += 32) {
+    for (long long o = first + lane; o < stop; o += 32) {
         const unsigned long long ordinal = (unsigned long long)o;
         long long target;
         if (rule.kind == RULE_ALL) {
@@ -248,7 +259,8 @@ __device__ void deliver_row(const ProceduralEntry& e, unsigned int src, real mul
 
 // The step's spike list (global ids, multiplicities, count) as the update wrote it;
 // interval_of[gid]: the gid's interval, whose entries are
-// iv_entries[iv_begin[iv] .. iv_begin[iv + 1]); max_k: the most entries of an interval.
+// iv_entries[iv_begin[iv] .. iv_begin[iv + 1]); max_k: the most entries of an interval;
+// max_seg: the most segments of a row. A warp takes one (spike, entry, segment).
 // The step is clock[0] (the launch comes before the step's end advances it). Needs
 // blockDim.x a multiple of 32.
 extern "C" __global__ void procedural_deliver(
@@ -256,15 +268,19 @@ extern "C" __global__ void procedural_deliver(
     const int* __restrict__ spk_mult, const int* __restrict__ spk_count,
     const int* __restrict__ interval_of, const int* __restrict__ iv_begin,
     const int* __restrict__ iv_entries, const ProceduralEntry* __restrict__ entries,
-    const int max_k)
+    const int max_k, const int max_seg)
 {
     const int lane = threadIdx.x & 31;
     const long long n_warps = ((long long)gridDim.x * blockDim.x) >> 5;
-    const long long pairs = (long long)(*spk_count) * max_k;
+    const long long per_spike = (long long)max_k * max_seg;
+    const long long items = (long long)(*spk_count) * per_spike;
     const long long step = clock[0];
-    for (long long p = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5; p < pairs;
+    for (long long p = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5; p < items;
          p += n_warps) {
-        const int s = (int)(p / max_k), k = (int)(p % max_k);
+        const int s = (int)(p / per_spike);
+        const long long rest = p - s * per_spike;
+        const int k = (int)(rest / max_seg);
+        const long long seg = rest - (long long)k * max_seg;
         const int gid = spk_gid[s];
         const int iv = interval_of[gid];
         const int first = iv_begin[iv];
@@ -273,6 +289,6 @@ extern "C" __global__ void procedural_deliver(
         const long long offset = (long long)gid - e.pre_first;
         const int source = e.source_of ? e.source_of[offset] : (int)offset;
         if (source < 0) continue;
-        deliver_row(e, (unsigned int)source, (real)spk_mult[s], step, lane);
+        deliver_segment(e, (unsigned int)source, seg, (real)spk_mult[s], step, lane);
     }
 }

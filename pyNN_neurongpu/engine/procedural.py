@@ -19,8 +19,12 @@ uniform in (0, 1] takes words 0 and 1: ``((w0 >> 5) * 2^26 + (w1 >> 6) + 1) / 2^
 Connectivity
 ------------
 - ``all``: every target; draw ordinal = target index.
-- ``bernoulli(p)``: geometric skipping, t_k = t_{k-1} + 1 + floor(log(u_k) / log1p(-p)),
-  t_0 = -1, while t_k < n_post (log1p(-p) computed once, in float64, on the host).
+- ``bernoulli(p)``: the targets in segments of SEGMENT = 4096 (segment g holds targets
+  [g * SEGMENT, (g + 1) * SEGMENT)), each by geometric skipping from its own counter:
+  t_k = t_{k-1} + 1 + floor(log(u_k) / log1p(-p)), t_0 = -1, while t_k < the segment's length,
+  u_k from counter (source, 0, k, g); the draw ordinal of its synapse is g * 2^13 + k
+  (log1p(-p) computed once, in float64, on the host). Segments are independent, so a GPU
+  spreads one source's row over many warps. p >= 1 is ``all``.
 - ``fixed_out(n, replace)`` (or ``counts[i]`` targets for source i): with replacement
   t_j = (w0(j) * allowed) >> 32 (Lemire's product,
   bias below allowed / 2^32); without, t_j = perm(j mod allowed) with perm a 4-round Feistel
@@ -59,6 +63,9 @@ MASK32 = 0xFFFFFFFF
 CONNECT, WEIGHT, DELAY, PERMUTATION = 0, 1, 2, 3
 CHUNK = 1 << 16          # candidate synapses generated at once (bounds the transient)
 CHUNK_GPU = 1 << 24      # on a GPU: fewer, larger chunks (each costs launches and syncs)
+SEGMENT_BITS = 12        # bernoulli rows are drawn in independent segments of 2^12 targets
+SEGMENT = 1 << SEGMENT_BITS
+ORDINAL_BITS = 13        # draw ordinal = segment << 13 | draw within the segment (< 2^13)
 MAX_REDRAWS = 1000
 DISTRIBUTIONS = ("uniform", "uniform_int", "normal", "normal_clipped",
                  "normal_clipped_to_boundary", "lognormal", "exponential")
@@ -279,27 +286,33 @@ class ConnectivityRule:
             row, target = _grid(xp, n_src, self.n_post)
             return row, target, target
         log_q = math.log1p(-self.p)
-        rows = xp.arange(n_src, dtype=np.int64)
-        last = xp.full(n_src, -1, dtype=np.int64)
+        n_seg = -(-self.n_post // SEGMENT)
+        # one row of draws per (source, segment)
+        rows = xp.arange(n_src * n_seg, dtype=np.int64)
+        segment = rows % n_seg
+        length = xp.minimum(SEGMENT, self.n_post - segment * SEGMENT)
+        last = xp.full(rows.shape[0], -1, dtype=np.int64)
+        widest = min(SEGMENT, self.n_post)
+        e = self.p * widest
+        m = int(min(widest, e + 6 * math.sqrt(e) + 16))
         drawn = 0
         parts = []
-        m = self.out_degree_bound()
         while rows.shape[0]:
-            ordinal = drawn + xp.arange(m, dtype=np.uint64)[None, :]
-            w = philox4x32_10(xp, sources[rows].astype(np.uint64)[:, None], CONNECT,
-                              ordinal & np.uint64(MASK32), ordinal >> np.uint64(32), *self.key)
+            k = drawn + xp.arange(m, dtype=np.uint64)[None, :]
+            w = philox4x32_10(xp, sources[rows // n_seg].astype(np.uint64)[:, None], CONNECT,
+                              k, (rows % n_seg).astype(np.uint64)[:, None], *self.key)
             gap = xp.floor(xp.log(uniform_from(xp, w[0], w[1])) / log_q)
-            gap = xp.minimum(gap, float(self.n_post)).astype(np.int64) + 1
+            gap = xp.minimum(gap, float(SEGMENT)).astype(np.int64) + 1
             pos = xp.cumsum(gap, axis=1) + last[rows][:, None]
-            inside = pos < self.n_post
+            inside = pos < length[rows][:, None]
             r, c = xp.nonzero(inside)
-            parts.append((rows[r], pos[r, c], drawn + c.astype(np.int64)))
+            g = rows[r] % n_seg
+            parts.append((rows[r] // n_seg, g * SEGMENT + pos[r, c],
+                          (g << ORDINAL_BITS) + drawn + c.astype(np.int64)))
             more = inside[:, -1]
             last[rows[more]] = pos[more, -1]
             rows = rows[more]
             drawn += m
-        if len(parts) == 1:
-            return parts[0]
         row, target, ordinal = (xp.concatenate(a) for a in zip(*parts))
         order = xp.argsort(row * self.n_post + target)
         return row[order], target[order], ordinal[order]

@@ -131,3 +131,15 @@ def test_procedural_kernel_takes_the_scalar_operations_it_knows():
     odd = rules.ValueSpec(name="uniform", params={"low": 0.0, "high": 1.0},
                           ops=[(operator.pow, 2.0)])
     assert not kernel_can_deliver(rule(odd))
+
+
+def test_procedural_kernel_segments_as_the_array_code():
+    """cuda/procedural.cu's row segments are engine/procedural.py's."""
+    import re
+    from pathlib import Path
+
+    from pyNN_neurongpu.engine import procedural as rules
+
+    source = (Path(rules.__file__).parents[2] / "cuda" / "procedural.cu").read_text()
+    assert int(re.search(r"#define SEGMENT (\d+)", source).group(1)) == rules.SEGMENT
+    assert int(re.search(r"#define ORDINAL_BITS (\d+)", source).group(1)) == rules.ORDINAL_BITS

@@ -5,10 +5,10 @@ launch for all of them walks the step's spike list and regenerates each spiking 
 targets, weights and delays from its counter-based stream, adding them to the target
 families' ring buffers. Its tables: an entry per (projection, target family), the gid
 intervals on which the same entries have sources (a population's gids form one), the
-interval of each gid, and each interval's entries; one warp delivers one (spike, entry)
-pair. The launch needs no host synchronisation (the spike count and the step are read on
-the device), so it is captured into the step's graph; thousands of projections (the
-multi-area model has 8,344) cost one launch per step.
+interval of each gid, and each interval's entries; one warp delivers one (spike, entry,
+segment of the row). The launch needs no host synchronisation (the spike count and the
+step are read on the device), so it is captured into the step's graph; thousands of
+projections (the multi-area model has 8,344) cost one launch per step.
 
 A rule's values may carry scalar operations (a translation's unit factor, a sign); the
 kernel applies up to MAX_OPS of add, sub, mul, truediv (either operand order), neg and
@@ -22,6 +22,7 @@ import operator
 
 import numpy as np
 
+from ..procedural import SEGMENT
 from .abi import PROCEDURAL_ENTRY_DTYPE, PROCEDURAL_RULE_DTYPE, VALUE_OPS
 from .compiler import THREADS
 
@@ -93,8 +94,9 @@ def rule_record(rule) -> np.ndarray:
     """The RuleArgs record of `rule` (host, PROCEDURAL_RULE_DTYPE); the rule must pass
     :func:`kernel_can_deliver`."""
     rec = np.zeros(1, dtype=PROCEDURAL_RULE_DTYPE)
-    log_q = float(np.log1p(-rule.p)) if 0 < rule.p < 1 else (-np.inf if rule.p >= 1 else 0.0)
-    fields = {"kind": RULE_KINDS[rule.kind], "n_post": rule.n_post, "n": rule.n,
+    log_q = float(np.log1p(-rule.p)) if 0 < rule.p < 1 else 0.0
+    kind = "all" if rule.kind == "bernoulli" and rule.p >= 1 else rule.kind  # as the array code
+    fields = {"kind": RULE_KINDS[kind], "n_post": rule.n_post, "n": rule.n,
               "replace": int(bool(rule.replace)), "key0": rule.key[0], "key1": rule.key[1],
               "steps_per_ms": 1.0 / rule.dt, "log_q": log_q}
     for name, value in fields.items():
@@ -152,6 +154,7 @@ class ProceduralSet:
         np.add.at(begin, interval + 1, 1)
         begin = np.cumsum(begin)
         self.max_k = int(np.max(begin[1:] - begin[:-1]))
+        self.max_seg = max(self._segments(g.rule) for g in self.groups if not _is_empty(g.rule))
         self.interval_of = xp.asarray(interval_of.astype(np.int32))
         self.iv_begin = xp.asarray(begin.astype(np.int32))
         self.iv_entries = xp.asarray(entry[order].astype(np.int32))
@@ -159,6 +162,17 @@ class ProceduralSet:
 
     def __bool__(self):
         return bool(self.groups)
+
+    @staticmethod
+    def _segments(rule) -> int:
+        """Segments of the longest row (procedural.SEGMENT draws or bernoulli targets)."""
+        if rule.kind in ("all", "bernoulli"):
+            longest = rule.n_post
+        elif rule.counts is not None:
+            longest = int(np.max(rule.counts)) if len(rule.counts) else 0
+        else:
+            longest = rule.n
+        return max(1, -(-longest // SEGMENT))
 
     def _keep_device(self, array, dtype=np.int32) -> int:
         xp_array = self._xp.asarray(np.asarray(array, dtype=dtype))
@@ -211,4 +225,4 @@ class ProceduralSet:
         kernel((self.blocks,), (THREADS,),
                (runner.clock, runner.spk_gid, runner.spk_mult, runner.spk_count,
                 self.interval_of, self.iv_begin, self.iv_entries, self.entries,
-                np.int32(self.max_k)))
+                np.int32(self.max_k), np.int32(self.max_seg)))
