@@ -35,6 +35,7 @@ from common import (  # noqa: E402
     device_name,
     gpu_memory_used,
     run_worker,
+    spike_count,
     write_results,
 )
 
@@ -89,11 +90,7 @@ def worker(config: dict) -> dict:
     t1 = time.perf_counter()
     sim.run(config["time"])
     wall = time.perf_counter() - t1
-    spikes = 0
-    for pop in (exc, inh):
-        trains = pop.get_data("spikes").segments[0].spiketrains
-        times = getattr(trains, "multiplexed", None)
-        spikes += len(times[1]) if times is not None else sum(len(st) for st in trains)
+    spikes = spike_count((exc, inh))
     result = dict(config, build_s=built, sim_s=wall, s_per_bio_s=wall / (config["time"] / 1e3),
                   rate_hz=spikes / config["n"] / ((config["time"] + dt) / 1e3),
                   synapses=int(round(P_CONNECT * config["n"] ** 2)), gpu_mem_gib=gpu_mem,
