@@ -24,7 +24,8 @@ Semantics (NEST 3.10):
   units), V capped at v_thresh in the right-hand side, then threshold and reset.
 * ``lif`` with current receptors: ``iaf_psc_exp_multisynapse`` (exact integration).
 
-The LIF membrane's sums follow its :class:`Arithmetic` (NEST's order differs per model).
+The LIF membrane's sums follow its :class:`Arithmetic` (NEST's order differs per model);
+iaf.py builds ``iaf_psc_exp``, ``iaf_cond_exp`` and ``iaf_cond_alpha`` in theirs.
 
 The exponential term of ``adexp`` has its argument capped (700 in float64, which NEST's
 own parameter check makes unreachable; 40 in float32), so a neuron that blows up
@@ -235,7 +236,7 @@ ADEXP = MembraneKind(
 
 LIF = MembraneKind(
     "lif", parameters=dict(lif.MEMBRANE), state=dict(lif.V), components=("v",),
-    # NEST's iaf_psc_exp_multisynapse order
+    # NEST's iaf_psc_exp_multisynapse order (other iaf_* models: iaf.py)
     units=("mV",), cap="v_thresh", arithmetic=Arithmetic(),
     # threshold and reset after the integrated step
     after=(If(gt("r", ZERO_INT),
