@@ -160,3 +160,36 @@ def test_eif_parameters_and_state_map_to_its_receptors(sim):
     population = sim.Population(1, ampa_gaba(sim))
     population.set(**{"AMPA.tau_syn": 3.0}, tau_m=12.0)
     assert population.get("AMPA.tau_syn") == 3.0 and population.get("tau_m") == 12.0
+
+
+def test_if_families_are_compositions_in_their_nest_order():
+    """IF_curr_exp, IF_cond_exp, IF_cond_alpha are LIF compositions under PyNN's names,
+    in their NEST models' order of operations: distinct from the plain LIF compositions
+    (NEST's multisynapse order), with one term sequence per model."""
+    from pyNN_neurongpu.engine.models.composed import Arithmetic, ComposedNeuron
+    for name, receptor in (("iaf_psc_exp", "curr_exp"), ("iaf_cond_exp", "cond_exp"),
+                           ("iaf_cond_alpha", "cond_alpha")):
+        model = MODELS[name]
+        assert isinstance(model, ComposedNeuron) and model.membrane.name == "lif"
+        plain = MODELS[composed_family("lif", [("excitatory", receptor),
+                                               ("inhibitory", receptor)])]
+        assert plain.name != name and plain.arithmetic == Arithmetic()
+        assert model.arithmetic != plain.arithmetic
+        assert "tau_syn_E" in model.parameters and "excitatory.tau_syn" in plain.parameters
+    assert MODELS["iaf_psc_exp"].arithmetic.propagated == ("leak", "receptors", "drive")
+    assert MODELS["iaf_cond_exp"].reciprocal_terms() == []      # NEST divides
+    assert MODELS["iaf_cond_exp"].parameters["e_rev_I"].default == -70.0
+    assert MODELS["iaf_cond_alpha"].parameters["tau_syn_E"].default == 0.3
+    assert not MODELS["iaf_cond_exp"].pool and plain.pool
+    with pytest.raises(ValueError, match="tau_syn_I = 0"):
+        Network(Backend("cpu"), dt=0.1).add_neurons("iaf_cond_alpha", 1, {"tau_syn_I": 0.0})
+
+
+def test_an_arithmetic_names_each_term_once():
+    from pyNN_neurongpu.engine.models.composed import Arithmetic
+    with pytest.raises(ValueError, match="current terms"):
+        Arithmetic(current=("leak", "receptors", "i_stim"))
+    with pytest.raises(ValueError, match="propagated terms"):
+        Arithmetic(propagated=("leak", "receptors", "receptors"))
+    with pytest.raises(ValueError, match="own order"):
+        composed_family("adexp", [("AMPA", "cond_exp")], Arithmetic(), name="adexp_ordered")

@@ -140,8 +140,9 @@ def family_function_source(model, fields: list[tuple[str, object, bool, bool]],
 
 
 def pooled(model) -> bool:
-    """True if the family's kernel steps neurons from a block-wide pool (OPTIONS.pool)."""
-    return OPTIONS.pool and fragment_parts(model) is not None
+    """True if the family's kernel steps neurons from a block-wide pool (OPTIONS.pool,
+    and the family's ``pool``)."""
+    return OPTIONS.pool and fragment_parts(model) is not None and model.pool
 
 
 def _pooled_function_source(model, fields, fn_name: str) -> str:

@@ -24,6 +24,9 @@ Semantics (NEST 3.10):
   units), V capped at v_thresh in the right-hand side, then threshold and reset.
 * ``lif`` with current receptors: ``iaf_psc_exp_multisynapse`` (exact integration).
 
+The LIF membrane's sums follow its :class:`Arithmetic` (NEST's order differs per model);
+iaf.py builds ``iaf_psc_exp``, ``iaf_cond_exp`` and ``iaf_cond_alpha`` in theirs.
+
 The exponential term of ``adexp`` has its argument capped (700 in float64, which NEST's
 own parameter check makes unreachable; 40 in float32), so a neuron that blows up
 reaches v_spike, spikes and is reset instead of turning into NaN.
@@ -32,7 +35,7 @@ reaches v_spike, spikes and is reset instead of turning into NaN.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from functools import cached_property
 
 import numpy as np
@@ -48,12 +51,16 @@ from .base import (
 )
 from .expressions import (
     Assign,
+    Bin,
     Deriv,
+    Expr,
     If,
     Input,
     Let,
     Lit,
+    Mad,
     Name,
+    Neg,
     PerPrecision,
     Spike,
     XpRenderer,
@@ -83,7 +90,8 @@ _LIF_COND_TOLERANCE = 1e-3
 # -- declarations ------------------------------------------------------------------------
 # The dynamics are expressions (expressions.py) over declared names: a membrane's own
 # names as they are (``v``, ``g_leak``), a receptor's as ``<receptor>.<name>`` through
-# the scope its functions receive (``r.gsyn`` is ``AMPA.gsyn``). In a right-hand side
+# the scope its functions receive (``r.gsyn`` is ``AMPA.gsyn``, or the name the family
+# declares for it, e.g. ``gsyn_exc``). In a right-hand side
 # the ODE components stand for the integrator's current values; ``r`` is the neuron's
 # refractory count, ``vm`` the membrane potential the currents see (``refractory``: r > 0).
 ZERO_INT = Lit(0, c="0")
@@ -92,13 +100,41 @@ ONE = Lit(1.0, c="(real)1")
 
 
 class Scope:
-    """A receptor's names: ``scope.gsyn`` is ``Name("<receptor>.gsyn")``."""
+    """A receptor's names: ``scope.gsyn`` is ``Name("<receptor>.gsyn")``, or the name
+    ``names`` gives ``<receptor>.gsyn``."""
 
-    def __init__(self, port: str):
+    def __init__(self, port: str, names=None):
         self._port = port
+        self._names = names or {}
 
     def __getattr__(self, name):
-        return Name(f"{self._port}.{name}")
+        full = f"{self._port}.{name}"
+        return Name(self._names.get(full, full))
+
+
+@dataclass(frozen=True)
+class Arithmetic:
+    """The order of operations of the LIF membrane's sums, which NEST writes differently
+    per model (a composition in a model's order reproduces it bit for bit).
+
+    ``current``: the terms of C dV/dt in order of summation: ``leak`` (-g_leak (V -
+    v_rest)), ``synaptic`` (the receptors' currents summed first) or ``receptors`` (each
+    in turn), ``i_offset``, ``i_stim``. ``propagated``: the terms of the exactly
+    propagated V - v_rest: ``leak`` (P22 (V - v_rest)), ``drive`` (P20 (i_offset +
+    i_stim)), ``receptors``. ``divide``: the right-hand side divides by cm and the time
+    constants, as NEST does, instead of multiplying by reciprocals taken once a step."""
+    current: tuple = ("leak", "synaptic", "i_offset", "i_stim")
+    propagated: tuple = ("leak", "drive", "receptors")
+    divide: bool = False
+
+    def __post_init__(self):
+        if sorted(self.current) not in (sorted(("leak", "synaptic", "i_offset", "i_stim")),
+                                        sorted(("leak", "receptors", "i_offset", "i_stim"))):
+            raise ValueError(f"current terms {self.current!r}: each of leak, i_offset, "
+                             "i_stim and one of synaptic, receptors")
+        if sorted(self.propagated) != sorted(("leak", "drive", "receptors")):
+            raise ValueError(f"propagated terms {self.propagated!r}: each of leak, drive, "
+                             "receptors")
 
 
 @dataclass(frozen=True)
@@ -107,8 +143,9 @@ class MembraneKind:
     terms: ``cap`` (the name V is capped at in the right-hand side), ``fused`` (``mad``
     fused on the GPU), ``reciprocals`` ((name, expression, parameter), taken once a
     step), ``currents(i_syn)`` (statements after the receptors' currents: a local
-    ``dv``, the derivatives of the components after v), ``after`` (statements after an
-    integrated step, before the inputs are taken on)."""
+    ``dv``, the derivatives of the components after v; membranes without it sum their
+    currents in the order of ``arithmetic``), ``after`` (statements after an integrated
+    step, before the inputs are taken on)."""
     name: str
     parameters: dict
     state: dict
@@ -119,6 +156,7 @@ class MembraneKind:
     reciprocals: tuple = ()
     currents: object = None
     after: tuple = ()
+    arithmetic: Arithmetic | None = None
 
 
 @dataclass(frozen=True)
@@ -130,7 +168,7 @@ class ReceptorKind:
     ``exact(r)`` (current-based kinds, exact integration: the propagator's term of v
     and the new current given x), ``derived(xp, q, p, dt)`` (values computed once per
     parameter change; ``q(name)`` its parameters, ``p`` the family's) and
-    ``check(p, port)``."""
+    ``check(p, q)`` (``q(name)``: the declared name of its parameter)."""
     name: str
     parameters: dict
     state: dict                # the PyNN state variable (gsyn or isyn)
@@ -160,13 +198,6 @@ def _adexp_currents(i_syn):
         Let("dv", mad(-Name("g_leak"), vm - v_rest, "i_spike") + i_syn - Name("w")
             + Name("i_offset") + Name("i_stim")),
         Deriv(1, mad("a_uS", vm - v_rest, -Name("w")) * Name("inv_tau_w")),
-    )
-
-
-def _lif_currents(i_syn):
-    return (
-        Let("dv", -Name("g_leak") * (Name("vm") - Name("v_rest")), const=False),
-        Assign("dv", Name("dv") + i_syn + Name("i_offset") + Name("i_stim")),
     )
 
 
@@ -205,7 +236,8 @@ ADEXP = MembraneKind(
 
 LIF = MembraneKind(
     "lif", parameters=dict(lif.MEMBRANE), state=dict(lif.V), components=("v",),
-    units=("mV",), cap="v_thresh", currents=_lif_currents,
+    # NEST's iaf_psc_exp_multisynapse order (other iaf_* models: iaf.py)
+    units=("mV",), cap="v_thresh", arithmetic=Arithmetic(),
     # threshold and reset after the integrated step
     after=(If(gt("r", ZERO_INT),
               (Assign("refrac", Lit(1, c="1"), op="-"), Assign("v", Name("v_reset"))),
@@ -221,9 +253,9 @@ def _conductance(r, vm):
     return r.gsyn, r.e_syn - vm
 
 
-def _check_beta(p, port):
-    if np.any(p[f"{port}.tau_rise"] > p[f"{port}.tau_decay"]):
-        raise ValueError(f"{port}.tau_rise must not exceed {port}.tau_decay")
+def _check_beta(p, q):
+    if np.any(p[q("tau_rise")] > p[q("tau_decay")]):
+        raise ValueError(f"{q('tau_rise')} must not exceed {q('tau_decay')}")
 
 
 _GSYN = {"gsyn": Var(0.0, "uS", "synaptic conductance")}
@@ -282,6 +314,45 @@ def beta_normalisation(xp, tau_rise, tau_decay):
     return xp.where(xp.abs(peak) < eps, math.e / tau_decay, beta)
 
 
+def _ordered(order, terms) -> list:
+    """The named terms in `order` (a list of terms stands for each of them in turn)."""
+    out = []
+    for name in order:
+        term = terms[name]
+        out += term if isinstance(term, list) else [term]
+    return out
+
+
+def _sum(first, rest):
+    """first + rest[0] + rest[1] + ..., added left to right."""
+    for term in rest:
+        first = first + term
+    return first
+
+
+def _divided(e, denominators: dict):
+    """`e` with each product by a reciprocal (``x * inv_p``, ``mad(x, inv_p, c)``) the
+    division by its denominator (``x / p``, ``c + x / p``; ``c - x / p`` for ``-x``)."""
+    if isinstance(e, Mad) and isinstance(e.b, Name) and e.b.name in denominators:
+        d, c = denominators[e.b.name], _divided(e.c, denominators)
+        if isinstance(e.a, Neg):
+            return Bin("-", c, Bin("/", _divided(e.a.a, denominators), d))
+        return Bin("+", c, Bin("/", _divided(e.a, denominators), d))
+    if isinstance(e, Bin) and e.op == "*" and isinstance(e.b, Name) \
+            and e.b.name in denominators:
+        return Bin("/", _divided(e.a, denominators), denominators[e.b.name])
+    if not isinstance(e, Expr):
+        return e
+    changes = {}
+    for f in fields(e):
+        value = getattr(e, f.name)
+        if isinstance(value, Expr):
+            changes[f.name] = _divided(value, denominators)
+        elif isinstance(value, tuple):
+            changes[f.name] = tuple(_divided(x, denominators) for x in value)
+    return replace(e, **changes)
+
+
 def c_name(name: str) -> str:
     """The C identifier of a declared name (``AMPA.gsyn`` -> ``AMPA__gsyn``)."""
     return name.replace(".", "__")
@@ -303,20 +374,38 @@ class ComposedNeuron(NeuronModel):
     conductance_based = True
     exact = False              # LIF with current receptors: exact integration
     libm_sensitive = False     # see declare()
+    arithmetic = None          # the LIF membrane's order of operations (Arithmetic)
+    names: dict = {}           # a receptor's names declared otherwise (AMPA.gsyn -> ...)
+    pool = True                # GPU: stepped from a block-wide pool (engine/gpu/codegen.py)
 
     @classmethod
-    def declare(cls, membrane: MembraneKind, ports) -> dict:
-        """Class attributes of the composition (membrane, ((name, kind), ...))."""
+    def full_name(cls, port: str, name: str) -> str:
+        """The declared name of receptor `port`'s `name` (``<port>.<name>`` unless the
+        family names it otherwise)."""
+        full = f"{port}.{name}"
+        return cls.names.get(full, full)
+
+    @classmethod
+    def declare(cls, membrane: MembraneKind, ports, arithmetic=None, name=None, names=None,
+                declarations=None, pool=True) -> dict:
+        """Class attributes of the composition (membrane, ((name, kind), ...)); see
+        :func:`composed_family` for the others."""
+        names, declarations = dict(names or {}), dict(declarations or {})
+
+        def full(port, k):
+            return names.get(f"{port}.{k}", f"{port}.{k}")
         parameters = dict(membrane.parameters)
         state = dict(membrane.state)
         internal = {"refrac": "int32", "i_stim": "float"}
         components, units = list(membrane.components), list(membrane.units)
         for port, kind in ports:
-            parameters.update({f"{port}.{k}": v for k, v in kind.parameters.items()})
-            state.update({f"{port}.{k}": v for k, v in kind.state.items()})
-            internal.update({f"{port}.{k}": "float" for k in kind.internal})
-            components += [f"{port}.{k}" for k in kind.components]
+            parameters.update({full(port, k): v for k, v in kind.parameters.items()})
+            state.update({full(port, k): v for k, v in kind.state.items()})
+            internal.update({full(port, k): "float" for k in kind.internal})
+            components += [full(port, k) for k in kind.components]
             units += list(kind.units)
+        for table in (parameters, state):
+            table.update({k: v for k, v in declarations.items() if k in table})
         conductance = {kind.conductance for _, kind in ports}
         if len(conductance) > 1:
             raise ValueError("cannot mix conductance-based and current-based receptors")
@@ -331,10 +420,12 @@ class ComposedNeuron(NeuronModel):
                 "(NEST's gsl_error_tol)")
         if not exact:
             internal["h_int"] = "float"  # each neuron's adaptive sub-step size (ms)
+        if arithmetic is not None and membrane.arithmetic is None:
+            raise ValueError(f"{membrane.name} sums its currents in its own order")
         recordable = ("spikes", *membrane.state,
-                      *[f"{port}.{k}" for port, kind in ports for k in kind.state])
+                      *[full(port, k) for port, kind in ports for k in kind.state])
         return dict(
-            name=family_name(membrane.name, [(p, k.name) for p, k in ports]),
+            name=name or family_name(membrane.name, [(p, k.name) for p, k in ports]),
             membrane=membrane, ports=tuple(ports), parameters=parameters, state=state,
             internal=internal, receptors={p: ("uS" if k.conductance else "nA")
                                           for p, k in ports},
@@ -343,7 +434,7 @@ class ComposedNeuron(NeuronModel):
             state_bounds={"v": (-1e3, np.inf), "w": (-1e3, 1e3)} if membrane is ADEXP
             else {},
             components=tuple(components), component_units=tuple(units),
-            exact=exact,
+            exact=exact, arithmetic=arithmetic or membrane.arithmetic, names=names, pool=pool,
             # exp in the dynamics: the device's exp differs from NumPy's in the last bit
             # now and then, which AdEx's step control and spike timing can amplify
             libm_sensitive=membrane is ADEXP)
@@ -353,33 +444,65 @@ class ComposedNeuron(NeuronModel):
     def reciprocal_terms(self) -> list[tuple[str, object, str]]:
         """(name, expression, parameter) of the reciprocals the right-hand side
         multiplies by, taken once a step: a division is several instructions on a GPU,
-        and the right-hand side runs six times per RKF45 sub-step."""
+        and the right-hand side runs six times per RKF45 sub-step (none where the
+        family divides, as NEST does)."""
+        if self.arithmetic is not None and self.arithmetic.divide:
+            return []
+        return self._reciprocals()
+
+    def _reciprocals(self) -> list[tuple[str, object, str]]:
         out = [("inv_cm", ONE / Name("cm"), "cm")]
         for port, kind in self.ports:
-            out += [(f"{port}.inv_{name}", ONE / Name(f"{port}.{name}"), f"{port}.{name}")
-                    for name in kind.reciprocals]
+            out += [(self.full_name(port, f"inv_{name}"), ONE / Name(self.full_name(port, name)),
+                     self.full_name(port, name)) for name in kind.reciprocals]
         return out + list(self.membrane.reciprocals)
+
+    def scope(self, port: str) -> Scope:
+        return Scope(port, self.names)
 
     def rhs_statements(self) -> list:
         """dy/dt of the ODE components (``Deriv`` rows in ``components`` order)."""
-        membrane = self.membrane
+        membrane, arithmetic = self.membrane, self.arithmetic
+        summed = arithmetic is None or "synaptic" in arithmetic.current
         out = [Let("refractory", gt("r", ZERO_INT), ctype="bool"),
-               Let("vm", select("refractory", "v_reset", fmin("v", membrane.cap))),
-               Let("i_syn", Lit(0.0, c="0"), const=False)]
+               Let("vm", select("refractory", "v_reset", fmin("v", membrane.cap)))]
+        if summed:
+            out.append(Let("i_syn", Lit(0.0, c="0"), const=False))
+        currents = []
         for port, kind in self.ports:
-            r = Scope(port)
+            r = self.scope(port)
             for name, term in zip(kind.components, kind.derivatives(r)):
-                out.append(Deriv(self.components.index(f"{port}.{name}"), term))
+                out.append(Deriv(self.components.index(self.full_name(port, name)), term))
             g, drive = kind.current(r, Name("vm"))
-            out.append(Assign("i_syn", mad(g, drive, "i_syn")))
-        out += membrane.currents(Name("i_syn"))
-        out.append(Deriv(0, select("refractory", ZERO, Name("dv") * Name("inv_cm"))))
+            if summed:
+                out.append(Assign("i_syn", mad(g, drive, "i_syn")))
+            currents.append(g * drive)
+        if arithmetic is None:
+            out += membrane.currents(Name("i_syn"))
+        else:
+            terms = _ordered(arithmetic.current, {
+                "leak": -Name("g_leak") * (Name("vm") - Name("v_rest")),
+                "synaptic": Name("i_syn"), "receptors": currents,
+                "i_offset": Name("i_offset"), "i_stim": Name("i_stim")})
+            out += [Let("dv", terms[0], const=False),
+                    Assign("dv", _sum(Name("dv"), terms[1:]))]
+        dv_dt = Name("dv") * Name("inv_cm")
+        if arithmetic is not None and arithmetic.divide:
+            # the division before the select, not in a branch (fewer registers on a GPU)
+            out.append(Let("dv_dt", dv_dt))
+            dv_dt = Name("dv_dt")
+        out.append(Deriv(0, select("refractory", ZERO, dv_dt)))
+        if arithmetic is not None and arithmetic.divide:
+            denominators = {n: e.b for n, e, _ in self._reciprocals()
+                            if isinstance(e, Bin) and e.op == "/" and e.a == ONE}
+            out = [replace(st, expr=_divided(st.expr, denominators)) if hasattr(st, "expr")
+                   else st for st in out]
         return out
 
     def input_statements(self) -> list:
         """This step's inputs taken on (integrated families, after the step)."""
-        return [Assign(f"{port}.{kind.input_to}",
-                       kind.on_input(Scope(port), Input(port, k)))
+        return [Assign(self.full_name(port, kind.input_to),
+                       kind.on_input(self.scope(port), Input(port, k)))
                 for k, (port, kind) in enumerate(self.ports)]
 
     def end_statements(self) -> list:
@@ -389,17 +512,26 @@ class ComposedNeuron(NeuronModel):
                 Assign("i_stim", Name("stim_now"))]
 
     def exact_statements(self) -> list:
-        """The whole step of an exactly integrated family (LIF, current receptors)."""
-        terms = [(port, kind.exact(Scope(port), Input(port, k)))
+        """The whole step of an exactly integrated family (LIF, current receptors): V -
+        v_rest propagated in the order of ``arithmetic.propagated`` (the terms before
+        the first receptor's in one expression, then one addition each)."""
+        terms = [(port, kind.exact(self.scope(port), Input(port, k)))
                  for k, (port, kind) in enumerate(self.ports)]
         v, v_rel = Name("v"), Name("v_rel")
-        free = [Let("v_rel", (v - Name("v_rest")) * Name("P22")
-                    + (Name("i_offset") + Name("i_stim")) * Name("P20"), const=False)]
-        free += [Assign("v_rel", v_rel + term) for _, (term, _) in terms]
+        order = self.arithmetic.propagated
+        first = order.index("receptors")
+        leading = _ordered(order[:first], {
+            "leak": (v - Name("v_rest")) * Name("P22"),
+            "drive": (Name("i_offset") + Name("i_stim")) * Name("P20")})
+        rest = _ordered(order[first:], {
+            "receptors": [term for _, (term, _) in terms],
+            "drive": (Name("i_offset") + Name("i_stim")) * Name("P20")})
+        free = [Let("v_rel", _sum(leading[0], leading[1:]), const=False)]
+        free += [Assign("v_rel", v_rel + term) for term in rest]
         free.append(Assign("v", v_rel + Name("v_rest")))
         return [
             If(eq("refrac", ZERO_INT), tuple(free), (Assign("refrac", Lit(1, c="1"), op="-"),)),
-            *[Assign(f"{port}.isyn", new) for port, (_, new) in terms],
+            *[Assign(self.full_name(port, "isyn"), new) for port, (_, new) in terms],
             If(ge("v", "v_thresh"), (Assign("refrac", Name("ref_steps")),
                                      Assign("v", Name("v_reset")), Spike())),
             Assign("i_stim", Name("stim_now")),
@@ -447,8 +579,8 @@ class ComposedNeuron(NeuronModel):
     # -- checks and derived quantities ----------------------------------------------
     def check_state(self, s):
         if self.membrane is ADEXP:  # NEST's aeif_*: "Conductances must not be negative."
-            require_non_negative(s, *[f"{port}.gsyn" for port, kind in self.ports
-                                      if kind.conductance and f"{port}.gsyn" in s])
+            require_non_negative(s, *[self.full_name(port, "gsyn") for port, kind in self.ports
+                                      if kind.conductance and self.full_name(port, "gsyn") in s])
 
     def check(self, p):
         require_positive(p, "cm", "tau_m")
@@ -456,10 +588,10 @@ class ComposedNeuron(NeuronModel):
         if self.membrane is LIF:
             require_below(p, "v_reset", "v_thresh")  # NEST's iaf_*: reset below threshold
         for port, kind in self.ports:
-            require_positive(p, *[f"{port}.{k}" for k in kind.parameters
+            require_positive(p, *[self.full_name(port, k) for k in kind.parameters
                                   if k.startswith("tau")])
             if kind.check is not None:
-                kind.check(p, port)
+                kind.check(p, lambda name, port=port: self.full_name(port, name))
         if self.membrane is ADEXP:
             require_positive(p, "tau_w", "integration_tolerance")
             require_non_negative(p, "delta_T")
@@ -487,8 +619,9 @@ class ComposedNeuron(NeuronModel):
                 d["a_uS"] = p["a"] * 1e-3
         for port, kind in self.ports:
             if kind.derived is not None:
-                values = kind.derived(xp, lambda name, port=port: p[f"{port}.{name}"], p, dt)
-                d.update({f"{port}.{k}": v for k, v in values.items()})
+                values = kind.derived(xp, lambda name, port=port: p[self.full_name(port, name)],
+                                      p, dt)
+                d.update({self.full_name(port, k): v for k, v in values.items()})
         return d
 
     # -- reference update ---------------------------------------------------------------
@@ -550,10 +683,16 @@ class ComposedNeuron(NeuronModel):
         return a["n_spikes"] if self.membrane is ADEXP else spiked
 
 
-def composed_family(membrane: str, receptors) -> str:
+def composed_family(membrane: str, receptors, arithmetic: Arithmetic | None = None,
+                    name: str | None = None, names: dict | None = None,
+                    declarations: dict | None = None, pool: bool = True) -> str:
     """Register (once) the family of a composition and return its name.
 
     `receptors`: ordered (receptor name, kind) pairs, kinds from :data:`RECEPTORS`.
+    A family in another NEST model's order of operations (iaf.py) gives its
+    `arithmetic` (the LIF membrane's), its registry `name`, `names` for receptor names
+    (``excitatory.tau_syn`` -> ``tau_syn_E``), `declarations` (Vars replacing those of
+    its parameters and state variables) and `pool` (False: one neuron per GPU thread).
     Raises ValueError for unknown kinds or invalid combinations.
     """
     from .base import MODELS, register
@@ -570,7 +709,8 @@ def composed_family(membrane: str, receptors) -> str:
         raise ValueError("a composed neuron needs at least one receptor")
     if len({p for p, _ in ports}) != len(ports):
         raise ValueError("receptor names must be unique")
-    attributes = ComposedNeuron.declare(MEMBRANES[membrane], ports)
+    attributes = ComposedNeuron.declare(MEMBRANES[membrane], ports, arithmetic, name, names,
+                                        declarations, pool)
     name = attributes["name"]
     if name not in MODELS:
         register(type(f"Composed_{name}", (ComposedNeuron,), attributes))

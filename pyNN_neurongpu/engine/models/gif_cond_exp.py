@@ -35,8 +35,7 @@ from .base import (
     require_non_negative,
     require_positive,
 )
-from .iaf_cond_exp import _ATOL_G, _ATOL_V
-from .integrators import RKF45
+from .integrators import ATOL_G, ATOL_V, RKF45
 
 MAX_ELEMENTS = 8   # kernel elements per adaptation kernel (NEST: any number)
 
@@ -82,7 +81,7 @@ class GifCondExp(NeuronModel):
     kernel_kind = None   # array code (the reference step; on a GPU it runs on the device)
 
     components = ("v", "gsyn_exc", "gsyn_inh")
-    integrator = RKF45((_ATOL_V, _ATOL_G, _ATOL_G))
+    integrator = RKF45((ATOL_V, ATOL_G, ATOL_G))
     rhs_parameters = ("v_rest", "cm", "tau_syn_E", "tau_syn_I", "e_rev_E", "e_rev_I",
                       "v_reset", "i_offset")
 

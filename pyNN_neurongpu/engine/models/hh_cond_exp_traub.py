@@ -16,8 +16,7 @@ its limit is used.
 from __future__ import annotations
 
 from .base import NeuronModel, StepContext, Var, register, require_non_negative, require_positive
-from .iaf_cond_exp import _ATOL_G, _ATOL_V
-from .integrators import RKF45
+from .integrators import ATOL_G, ATOL_V, RKF45
 
 _ATOL_GATE = 1e-3
 
@@ -66,7 +65,7 @@ class HhCondExpTraub(NeuronModel):
 
     # ODE state components, in NEST's order, and their tolerances
     components = ("v", "m", "h", "n", "gsyn_exc", "gsyn_inh")
-    integrator = RKF45((_ATOL_V, _ATOL_GATE, _ATOL_GATE, _ATOL_GATE, _ATOL_G, _ATOL_G))
+    integrator = RKF45((ATOL_V, _ATOL_GATE, _ATOL_GATE, _ATOL_GATE, ATOL_G, ATOL_G))
     rhs_parameters = ("gbar_Na", "gbar_K", "g_leak", "cm", "v_offset", "e_rev_Na", "e_rev_K",
                       "e_rev_leak", "e_rev_E", "e_rev_I", "tau_syn_E", "tau_syn_I",
                       "i_offset")

@@ -17,19 +17,29 @@ PyNN declares them.
 
 from __future__ import annotations
 
-from .base import StepContext, Var, register, require_positive
-from .iaf_cond_exp import _ATOL_G, _ATOL_V, IafCondExp
-from .integrators import RKF45
+from . import lif
+from .base import (
+    NeuronModel,
+    StepContext,
+    Var,
+    register,
+    require_below,
+    require_non_negative,
+    require_positive,
+)
+from .integrators import ATOL_G, ATOL_V, RKF45
 
 _ATOL_NS = 1e-3    # NEST's tolerance for conductances kept in nS
 _NS_PER_US = 1000.0
 
 
 @register
-class IafCondExpSfaRr(IafCondExp):
+class IafCondExpSfaRr(NeuronModel):
     name = "iaf_cond_exp_sfa_rr"
     parameters = {
-        **IafCondExp.parameters,
+        **lif.MEMBRANE,
+        **lif.synaptic_time_constants(5.0, "decay time of the {} conductance"),
+        **lif.REVERSAL_POTENTIALS,
         "tau_sfa": Var(100.0, "ms", "decay time of the spike-frequency adaptation conductance"),
         "e_rev_sfa": Var(-75.0, "mV", "reversal potential of the adaptation conductance"),
         "q_sfa": Var(15.0, "nS", "jump of the adaptation conductance at a spike"),
@@ -39,22 +49,40 @@ class IafCondExpSfaRr(IafCondExp):
         "q_rr": Var(3000.0, "nS", "jump of the relative refractory conductance at a spike"),
     }
     state = {
-        **IafCondExp.state,
+        **lif.V, **lif.SYNAPTIC_CONDUCTANCES,
         "g_s": Var(0.0, "nS", "spike-frequency adaptation conductance"),
         "g_r": Var(0.0, "nS", "relative refractory conductance"),
     }
-    recordable = IafCondExp.recordable + ("g_s", "g_r")
+    # h_int: each neuron's adaptive sub-step size (ms; 0 = start with dt)
+    internal = {"refrac": "int32", "i_stim": "float", "h_int": "float"}
+    receptors = {"excitatory": "uS", "inhibitory": "uS"}
+    recordable = ("spikes", "v", "gsyn_exc", "gsyn_inh", "g_s", "g_r")
+    conductance_based = True
 
-    components = IafCondExp.components + ("g_s", "g_r")
-    integrator = RKF45((_ATOL_V, _ATOL_G, _ATOL_G, _ATOL_NS, _ATOL_NS))
-    rhs_parameters = IafCondExp.rhs_parameters + ("tau_sfa", "e_rev_sfa", "tau_rr", "e_rev_rr")
+    # ODE state components, in NEST's order, and their tolerances
+    components = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r")
+    integrator = RKF45((ATOL_V, ATOL_G, ATOL_G, _ATOL_NS, _ATOL_NS))
+    # parameters the right-hand side reads
+    rhs_parameters = ("v_rest", "cm", "tau_syn_E", "tau_syn_I", "e_rev_E", "e_rev_I",
+                      "v_thresh", "v_reset", "i_offset", "tau_sfa", "e_rev_sfa", "tau_rr",
+                      "e_rev_rr")
 
     def check(self, p):
-        super().check(p)
+        require_positive(p, "cm", "tau_m", "tau_syn_E", "tau_syn_I")
+        require_non_negative(p, "tau_refrac")
+        require_below(p, "v_reset", "v_thresh")  # NEST: reset must be below threshold
         require_positive(p, "tau_sfa", "tau_rr")
 
+    def prepare(self, xp, p, dt):
+        return {
+            "g_leak": p["cm"] / p["tau_m"],
+            "ref_steps": self.refractory_steps(xp, p["tau_refrac"], dt),
+        }
+
     def rhs(self, xp, y, a):
-        v = self.membrane_voltage(xp, y, a)
+        # V as the right-hand side sees it: v_reset while refractory, else capped at
+        # threshold
+        v = xp.where(a["refractory"], a["v_reset"], xp.minimum(y[0], a["v_thresh"]))
         i_exc = y[1] * (v - a["e_rev_E"])
         i_inh = y[2] * (v - a["e_rev_I"])
         i_leak = a["g_leak"] * (v - a["v_rest"])
@@ -72,10 +100,24 @@ class IafCondExpSfaRr(IafCondExp):
 
     def update(self, ctx: StepContext):
         xp, p, s = ctx.xp, ctx.params, ctx.state
-        self.integrate(ctx)
+        # the ODE state over the step
+        args = {name: p[name] for name in self.rhs_parameters}
+        args["g_leak"] = ctx.derived["g_leak"]
+        args["i_stim"] = s["i_stim"]
+        args["refractory"] = s["refrac"] > 0
+        y = xp.stack([s[name] for name in self.components])
+        y, s["h_int"] = self.integrator.integrate(
+            xp, lambda yy, a: self.rhs(xp, yy, a), y, s["h_int"], ctx.dt, args)
+        for k, name in enumerate(self.components):
+            s[name] = y[k]
         s["gsyn_exc"] = s["gsyn_exc"] + ctx.inputs[0]
         s["gsyn_inh"] = s["gsyn_inh"] + ctx.inputs[1]
-        spiked = self.spike_and_reset(ctx)
+        # NEST's refractory countdown (with V clamped) or threshold check and reset
+        refractory = s["refrac"] > 0
+        spiked = ~refractory & (s["v"] >= p["v_thresh"])
+        s["refrac"] = xp.where(refractory, s["refrac"] - 1,
+                               xp.where(spiked, ctx.derived["ref_steps"], s["refrac"]))
+        s["v"] = xp.where(refractory | spiked, p["v_reset"], s["v"])
         s["g_s"] = xp.where(spiked, s["g_s"] + p["q_sfa"], s["g_s"])
         s["g_r"] = xp.where(spiked, s["g_r"] + p["q_rr"], s["g_r"])
         s["i_stim"] = ctx.i_stim

@@ -41,6 +41,11 @@ _E4 = -2197.0 / 75240.0
 _E5 = 1.0 / 50.0
 _E6 = 2.0 / 55.0
 
+# NEST's absolute tolerance of its iaf_cond_* (and other conductance) models, 1e-3 in
+# mV and nS, in the engine's units
+ATOL_V = 1e-3      # mV
+ATOL_G = 1e-6      # uS (= 1e-3 nS), also uS/ms for conductance derivatives
+
 _ORDER = 5
 _SAFETY = 0.9
 _TOLERANCE = "__tolerance"  # key of the per-neuron tolerance in the working set

@@ -20,6 +20,11 @@ SYNAPTIC_CURRENTS = {
     "isyn_inh": Var(0.0, "nA", "inhibitory synaptic current"),
 }
 
+REVERSAL_POTENTIALS = {
+    "e_rev_E": Var(0.0, "mV", "excitatory reversal potential"),
+    "e_rev_I": Var(-70.0, "mV", "inhibitory reversal potential"),
+}
+
 SYNAPTIC_CONDUCTANCES = {
     "gsyn_exc": Var(0.0, "uS", "excitatory synaptic conductance"),
     "gsyn_inh": Var(0.0, "uS", "inhibitory synaptic conductance"),
