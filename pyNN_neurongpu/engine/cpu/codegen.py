@@ -1,6 +1,7 @@
 """The compiled CPU engine's source: the GPU's generated per-family device functions
-(engine/gpu/codegen.py, from the same model declarations and cuda/<family>.cu fragments),
-compiled as host C++ around the loop over a chunk of steps in cuda/host_step.h.
+(engine/gpu/codegen.py, from the same model declarations and cuda/<family>.cu fragments)
+and its plastic synapses' kernels (cuda/plastic_synapses.cu), compiled as host C++ around
+the loop over a chunk of steps in cuda/host_step.h.
 
 Nothing here restates a model: a family's fields come from ``kernel_fields``, its update
 from ``family_function_source``, its checked state from ``numerics.checked_variables``.
@@ -61,6 +62,7 @@ def library_source(families, real: str) -> str:
         '#include "host_prelude.h"',
         '#include "neurongpu_common.cuh"',
         '#include "rkf45.cuh"',
+        '#include "plastic_synapses.cu"',
         FAMILY_ARGS_STRUCT,
         '#include "host_step.h"',
         *functions,
