@@ -218,6 +218,7 @@ def test_backend_cpu_is_the_reference(monkeypatch):
 def test_library_is_cached_by_source(tmp_path, monkeypatch):
     monkeypatch.setenv(compiler.CACHE_ENV, str(tmp_path))
     monkeypatch.setattr(compiler, "_LOADED", {})
+    monkeypatch.setattr(compiler, "_BY_SOURCE", {})
     for _ in range(2):
         net = Network(Backend("cpu-compiled", "float64"), dt=0.1)
         net.add_neurons("iaf_psc_exp", 3, {"i_offset": np.linspace(0, 1, 3)})

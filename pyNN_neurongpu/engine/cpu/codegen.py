@@ -9,6 +9,8 @@ from ``family_function_source``, its checked state from ``numerics.checked_varia
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..gpu import codegen
@@ -44,8 +46,9 @@ def _check_function(k: int, model, fields) -> str:
     return "\n".join([f"    case {k}: {{", *lines, "        return true; }"])
 
 
-def library_source(families, real: str) -> str:
-    """C++ source of the library that runs a network whose families are `families`, a list
+@functools.lru_cache(maxsize=64)   # a script's many short runs generate one source
+def library_source(families: tuple, real: str) -> str:
+    """C++ source of the library that runs a network whose families are `families`, a tuple
     of (model, fields or None for a family whose spikes are drawn in array code)."""
     functions, updates, checks = [], [], []
     for k, (model, fields) in enumerate(families):

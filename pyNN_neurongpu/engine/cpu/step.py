@@ -103,8 +103,8 @@ class CpuStep:
                         raise ValueError("state arrays must be contiguous")  # not expected
                 self.fields.append(fields)
                 self.arrays.append([np.ascontiguousarray(a) for a in arrays])
-        source = codegen.library_source([(g.model, f) for g, f in zip(groups, self.fields)],
-                                        self.real)
+        source = codegen.library_source(tuple((g.model, f and tuple(f))
+                                              for g, f in zip(groups, self.fields)), self.real)
         self.lib = compiler.load(source)
 
     def _family_records(self, max_block: int):
