@@ -52,7 +52,6 @@ class PlasticRecords:
     """The HostPlastic records of a network's plastic groups, and their arrays."""
 
     def __init__(self, net):
-        self.net = net
         self.keep = []
         self.history = []   # (group, its History record)
         rows = []
