@@ -129,7 +129,7 @@ def main(argv=None):
     parser.add_argument("--label", help="add the results as this run to the results file "
                         "of labelled runs (e.g. the machine: 2core)")
     opts = parser.parse_args(argv)
-    example_dir = Path(opts.examples)
+    example_dir = Path(opts.examples).resolve()  # the scripts run in a temporary folder
     if not (example_dir / "parameter_changes.py").exists():
         sys.exit(f"no PyNN examples in {example_dir} (copy PyNN's examples folder there)")
     results = []

@@ -1,7 +1,7 @@
 """Wall time per biological second of a balanced network with STDP on the
 excitatory-excitatory synapses, against the same network with static synapses,
-on pyNN.neurongpu (CPU engine, and the GPU where CuPy sees one) and pyNN.nest,
-in one invocation.
+on pyNN.neurongpu (the CPU reference and compiled steps, and the GPU where CuPy sees one)
+and pyNN.nest, in one invocation.
 
     python benchmarks/stdp.py                       # N = 2000, 100 synapses per neuron
     python benchmarks/stdp.py --n 10000 --k 1000 --t 1000 --no-nest --json out.json
@@ -101,6 +101,8 @@ def backends(args):
     if not args.no_cpu:
         out.append(("neurongpu-cpu", "pyNN.neurongpu", {"backend": "cpu"},
                     Backend("cpu").describe() + f", {cpu_name()}"))
+        out.append(("neurongpu-cpu-compiled", "pyNN.neurongpu", {"backend": "cpu-compiled"},
+                    Backend("cpu-compiled").describe() + f", {cpu_name()}"))
     if gpu_available() and not args.no_gpu:
         for kernels in (True,) if args.kernels_only else (False, True):
             out.append((f"neurongpu-gpu{'-kernels' if kernels else ''}", "pyNN.neurongpu",
@@ -121,7 +123,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1, help="NEST threads")
     parser.add_argument("--no-nest", action="store_true")
     parser.add_argument("--no-gpu", action="store_true")
-    parser.add_argument("--no-cpu", action="store_true", help="leave out the CPU engine")
+    parser.add_argument("--no-cpu", action="store_true", help="leave out the CPU engines")
     parser.add_argument("--kernels-only", action="store_true",
                         help="on the GPU, only the plastic kernels (not the array-code step)")
     parser.add_argument("--json", type=Path, help="write the results here")

@@ -19,7 +19,7 @@ static inline unsigned int __umulhi(unsigned int a, unsigned int b)
 }
 static inline double cospi(double x) { return std::cos(M_PI * x); }
 static inline float __fdividef(float a, float b) { return a / b; }
-// one thread: an atomic addition is the addition, in the order the code makes them
+// one thread: an atomic operation is the operation, in the order the code makes them
 template <typename T>
 static inline T atomicAdd(T* p, T v)
 {
@@ -27,3 +27,13 @@ static inline T atomicAdd(T* p, T v)
     *p = old + v;
     return old;
 }
+template <typename T>
+static inline T atomicOr(T* p, T v)
+{
+    const T old = *p;
+    *p = old | v;
+    return old;
+}
+// a kernel runs as one block of one thread: its grid-stride loops visit every item in order
+struct HostDim3 { unsigned int x, y, z; };
+static const HostDim3 gridDim{1, 1, 1}, blockDim{1, 1, 1}, blockIdx{0, 0, 0}, threadIdx{0, 0, 0};

@@ -4,8 +4,9 @@
 // appending spikes to the step's list in family order and index order; recorded spikes and
 // state samples are written to the chunk's buffers; then each target family's table
 // delivers the step's spikes into its ring buffer, spike by spike, synapse by synapse, so
-// every float addition happens in the order of the reference's scatter-add.
-// Needs FamilyArgs (generated), neurongpu_common.cuh and host_prelude.h; the generated
+// every float addition happens in the order of the reference's scatter-add; then each
+// plastic group runs its GPU kernel (cuda/plastic_synapses.cu) on the step's spike list.
+// Needs FamilyArgs (generated), plastic_synapses.cu and host_prelude.h; the generated
 // source defines update_family() and check_family() and includes this file once.
 #pragma once
 
@@ -51,9 +52,18 @@ struct HostSampler {
     long long n_rec, interval, first_row;
 };
 
+// A plastic group's synapses onto one target family (engine/cpu/plastic.py): its kernel's
+// arguments. kind 0: Tsodyks-Markram (state s0..s3: u, x, y, t_last); 1: pair STDP of
+// `mode` (s0, s1: Kplus, t_last), which first records the group's post-synaptic spikes
+// where record_post (once per group).
+struct HostPlastic {
+    unsigned long long group, P, S, s0, s1, s2, s3, slot_of, post_slot, history;
+    long long kind, mode, record_post, tics;
+};
+
 struct RunArgs {
-    unsigned long long fams, host, tables, samplers, spk_gid, spk_mult, zero_stim;
-    long long n_fams, n_tables, n_samplers, first_step, n_steps, check;
+    unsigned long long fams, host, tables, samplers, plastic, spk_gid, spk_mult, zero_stim;
+    long long n_fams, n_tables, n_samplers, n_plastic, first_step, n_steps, check;
     double dt;
 };
 
@@ -81,6 +91,25 @@ static inline void deliver(const HostTable& t, const int* gid, const int* mult,
     }
 }
 
+static inline void propagate_plastic(const HostPlastic& p, const StepArgs& sa,
+                                     const long long step, const double dt)
+{
+    const long long clock = step;
+    const GroupArgs* const g = (const GroupArgs*)p.group;
+    const double* const* const P = (const double* const*)p.P;
+    const int* const S = (const int*)p.S;
+    if (p.kind == 0) {
+        tsodyks_markram_propagate(&clock, sa.count, sa.gid, sa.mult, g, P, S, (double*)p.s0,
+                                  (double*)p.s1, (double*)p.s2, (double*)p.s3, p.tics);
+        return;
+    }
+    const History* const h = (const History*)p.history;
+    if (p.record_post)
+        stdp_record_post(&clock, sa.count, sa.gid, sa.mult, (const int*)p.slot_of, h, p.tics);
+    stdp_propagate(&clock, sa.count, sa.gid, sa.mult, g, P, S, (double*)p.s0, (double*)p.s1,
+                   (const int*)p.post_slot, h, p.tics, dt, (int)p.mode);
+}
+
 // Runs args->n_steps steps from args->first_step; returns the number of steps run, negated
 // where the state check failed after the last of them.
 extern "C" long long run_steps(const RunArgs* args)
@@ -89,6 +118,7 @@ extern "C" long long run_steps(const RunArgs* args)
     const HostFamily* const host = (const HostFamily*)args->host;
     const HostTable* const tables = (const HostTable*)args->tables;
     const HostSampler* const samplers = (const HostSampler*)args->samplers;
+    const HostPlastic* const plastic = (const HostPlastic*)args->plastic;
     int count = 0;
     const StepArgs sa{(int*)args->spk_gid, (int*)args->spk_mult, &count};
     for (long long k = 0; k < args->n_steps; ++k) {
@@ -116,9 +146,12 @@ extern "C" long long run_steps(const RunArgs* args)
             real* out = (real*)s.out + ((step + 1) / s.interval - s.first_row) * s.n_rec;
             for (long long c = 0; c < s.n_rec; ++c) out[c] = values[local[c]];
         }
-        if (count > 0)
+        if (count > 0) {
             for (int t = 0; t < args->n_tables; ++t)
                 deliver(tables[t], sa.gid, sa.mult, count, step);
+            for (int t = 0; t < args->n_plastic; ++t)
+                propagate_plastic(plastic[t], sa, step, args->dt);
+        }
         if (args->check) {
             for (int j = 0; j < args->n_fams; ++j)
                 if (host[j].kind == 0 && !check_family(j, fams[j])) return -(k + 1);

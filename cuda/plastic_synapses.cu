@@ -6,6 +6,8 @@
 // the step's spike list walks its range; the blocks of the fixed grid share the spikes as
 // in delivery.cu's propagate. Parameters come as a table of pointers P with strides S
 // (stride 0: one value for all synapses), all double; state arrays are double.
+// The compiled CPU step (engine/cpu) builds this file as host C++ (host_prelude.h: one
+// block of one thread, so every spike and synapse is visited in the reference's order).
 #include "neurongpu_common.cuh"
 
 #define PARAM(i, j) (P[i][(size_t)(j) * (size_t)S[i]])
@@ -56,8 +58,8 @@ __device__ __forceinline__ void add_to_ring(real* __restrict__ ring, const long 
     atomicAdd(&ring[((size_t)slot * n_ports + port) * (size_t)n + target], (real)value);
 }
 
-// A group's arrays and its target family's ring buffer, read from device memory (every
-// field 8 bytes wide: engine/gpu_plastic.py builds the same layout).
+// A group's arrays and its target family's ring buffer (every field 8 bytes wide:
+// abi.GROUP_ARGS_DTYPE is the same layout).
 struct GroupArgs {
     const long long* offsets;
     const long long* order;
@@ -172,6 +174,20 @@ struct History {
 
 #define STDP_EPS 1e-6
 
+// x ** y as the reference's NumPy evaluates it: for an exponent shared by the group (stride
+// 0) its power loop's exact special cases, else pow. The host build (engine/cpu) then gives
+// the reference's weights to the bit wherever NumPy's pow is the C library's.
+__device__ __forceinline__ double reference_pow(const double x, const double y,
+                                                const bool shared)
+{
+    if (shared) {
+        if (y == 0.5) return sqrt(x);
+        if (y == 2.0) return x * x;
+        if (y == -1.0) return 1.0 / x;
+    }
+    return pow(x, y);
+}
+
 // Append this step's spikes of the group's post-synaptic neurons (slot_of[gid] >= 0).
 extern "C" __global__ void stdp_record_post(
     const long long* __restrict__ clock, const int* __restrict__ spk_count,
@@ -221,7 +237,8 @@ struct PairSTDP {
             return w_new < PARAM(4, j) ? w_new : PARAM(4, j);
         }
         const double w_max = PARAM(5, j);
-        const double norm = w / w_max + PARAM(2, j) * pow(1.0 - w / w_max, PARAM(6, j)) * k;
+        const double norm = w / w_max
+            + PARAM(2, j) * reference_pow(1.0 - w / w_max, PARAM(6, j), S[6] == 0) * k;
         return norm < 1.0 ? norm * w_max : w_max;
     }
 
@@ -232,7 +249,8 @@ struct PairSTDP {
             return w > PARAM(3, j) ? w : PARAM(3, j);
         }
         const double w_max = PARAM(5, j), w_min = PARAM(4, j);
-        const double w_new = (w / w_max - PARAM(3, j) * pow(w / w_max, PARAM(7, j)) * k_minus)
+        const double w_new = (w / w_max - PARAM(3, j)
+                              * reference_pow(w / w_max, PARAM(7, j), S[7] == 0) * k_minus)
             * w_max;
         return w_new > w_min ? w_new : w_min;
     }

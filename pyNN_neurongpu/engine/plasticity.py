@@ -230,8 +230,9 @@ class PlasticGroup:
         slots = xp.arange(h.n)
         floor = first_step * self._dt - self.max_delay * self._dt
         bound = xp.minimum(self._exact_need(slots), floor)
-        times = h.window(slots)[0]
-        required = int((xp.sum(times >= (bound - EPS)[:, None], axis=1) + 1).max()) + n_steps
+        # counted on the rings as stored (order does not matter; missing entries are -inf)
+        held = xp.sum(h.times >= (bound - EPS)[:, None], axis=1)
+        required = int((held + 1).max()) + n_steps
         grown = False
         while h.capacity < required:
             h.grow()

@@ -152,21 +152,6 @@ def _fallback_notes(net):
     return notes
 
 
-def test_plastic_network_falls_back_to_reference(monkeypatch):
-    monkeypatch.setattr("pyNN_neurongpu.engine.network._FALLBACKS_SAID", set())
-    net = Network(Backend("cpu-compiled", "float64", seed=1), dt=0.1)
-    notes = _fallback_notes(net)
-    src = net.add_neurons("spike_source_array", 1, {"spike_times": [[1.0, 5.0]]})
-    cell = net.add_neurons("iaf_psc_exp", 1)
-    net.connect(src.gids, cell.gids, weight=[0.5], delay_steps=[10], receptor="excitatory",
-                model="tsodyks_markram", params={"U": 0.5, "tau_rec": 100.0,
-                                                 "tau_facil": 0.0})
-    monkeypatch.setattr(cpu.CpuStep, "run", lambda self, n: pytest.fail("compiled run"))
-    net.run(100)
-    net.run(100)
-    assert len(notes) == 1 and "plastic synapses" in notes[0]
-
-
 ARRAY_CODE_ONLY = ["gif_cond_exp", "iaf_psc_exp_ps", "iaf_psc_delta_ps",
                    "spike_source_array_ps", "poisson_source_ps"]  # kernel_kind None
 
@@ -233,6 +218,7 @@ def test_backend_cpu_is_the_reference(monkeypatch):
 def test_library_is_cached_by_source(tmp_path, monkeypatch):
     monkeypatch.setenv(compiler.CACHE_ENV, str(tmp_path))
     monkeypatch.setattr(compiler, "_LOADED", {})
+    monkeypatch.setattr(compiler, "_BY_SOURCE", {})
     for _ in range(2):
         net = Network(Backend("cpu-compiled", "float64"), dt=0.1)
         net.add_neurons("iaf_psc_exp", 3, {"i_offset": np.linspace(0, 1, 3)})

@@ -50,3 +50,81 @@ def test_compiled_backend_equals_reference(celltype):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(com[1], ref[1], rtol=1e-12, atol=1e-12)
     assert ref[2] == com[2] > 0
+
+
+WEIGHT_DEPENDENCES = {
+    "additive": lambda: sim.AdditiveWeightDependence(w_min=0.0, w_max=0.01),
+    "multiplicative": lambda: sim.MultiplicativeWeightDependence(w_min=0.0, w_max=0.01),
+    "additive_potentiation_multiplicative_depression":
+        lambda: sim.AdditivePotentiationMultiplicativeDepression(w_min=0.0, w_max=0.01),
+    "gutig": lambda: sim.GutigWeightDependence(w_min=0.0, w_max=0.01, mu_plus=0.5,
+                                               mu_minus=0.5),
+}
+
+
+def _stdp_script(backend, synapse):
+    """PyNN's simple_STDP.py in small: array sources with time lags around a driven
+    post-synaptic cell, plus a Poisson-driven population, weights read back every 1 ms
+    (the script's callback) through plastic projections with delays of several steps."""
+    sim.setup(timestep=0.1, min_delay=0.5, backend=backend, precision="float64", rng_seed=3)
+    n = 20
+    pre = sim.Population(n, sim.SpikeSourceArray(spike_times=[
+        np.arange(20.0 + 1.0 * (i - n // 2), 400.0, 20.0) for i in range(n)]))
+    post = sim.Population(4, sim.IF_cond_exp(tau_refrac=10.0), initial_values={"v": -60.0})
+    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=np.arange(18.5, 400.0, 20.0)))
+    noise = sim.Population(10, sim.SpikeSourcePoisson(rate=40.0))
+    sim.Projection(driver, post, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=0.05, delay=1.5))
+    plastic = [sim.Projection(pre, post, sim.AllToAllConnector(), synapse(0.005, 1.5)),
+               sim.Projection(noise, post, sim.AllToAllConnector(), synapse(0.003, 0.7))]
+    weights = []
+
+    def read(t):
+        weights.append(np.concatenate([p.get("weight", format="array").ravel()
+                                       for p in plastic]))
+        return t + 1.0
+    post.record("spikes")
+    sim.run(400.0, callbacks=[read])
+    spikes = [np.asarray(st) for st in post.get_data().segments[0].spiketrains]
+    net = sim.state.network
+    sim.end()
+    return spikes, np.array(weights), net
+
+
+def _stdp(dependence):
+    def synapse(weight, delay):
+        return sim.STDPMechanism(timing_dependence=sim.SpikePairRule(
+            tau_plus=20.0, tau_minus=20.0, A_plus=0.05, A_minus=0.06),
+            weight_dependence=WEIGHT_DEPENDENCES[dependence](), weight=weight, delay=delay)
+    return synapse
+
+
+SYNAPSES = {**{name: _stdp(name) for name in WEIGHT_DEPENDENCES},
+            "vogels2011": lambda w, d: sim.STDPMechanism(
+                timing_dependence=sim.Vogels2011Rule(tau=20.0, eta=0.005, rho=5.0),
+                weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=0.01),
+                weight=w, delay=d),
+            "tsodyks_markram": lambda w, d: sim.TsodyksMarkramSynapse(
+                U=0.3, tau_rec=100.0, tau_facil=50.0, weight=10 * w, delay=d)}
+
+
+@pytest.mark.parametrize("synapse", list(SYNAPSES))
+def test_compiled_backend_runs_plastic_projections(synapse, monkeypatch):
+    from pyNN_neurongpu.engine import network as engine_network
+
+    reference = engine_network.run_reference
+
+    def guarded(net, groups, n_steps):
+        assert net.backend.cpu_engine == "reference", "the compiled network fell back"
+        return reference(net, groups, n_steps)
+    monkeypatch.setattr(engine_network, "run_reference", guarded)
+    ref_spikes, ref_w, _ = _stdp_script("cpu", SYNAPSES[synapse])
+    spikes, w, net = _stdp_script("cpu-compiled", SYNAPSES[synapse])
+    assert net.backend.cpu_engine == "compiled"
+    assert sum(len(s) for s in ref_spikes) > 40
+    for a, b in zip(ref_spikes, spikes):
+        np.testing.assert_array_equal(a, b)
+    assert w.shape == ref_w.shape == (401, 120)   # t = 0, 1, ..., 400 ms
+    np.testing.assert_allclose(w, ref_w, rtol=1e-12, atol=1e-14)   # w_max 0.01
+    if synapse != "tsodyks_markram":
+        assert np.mean(ref_w[-1] != ref_w[0]) > 0.5   # the weights learnt

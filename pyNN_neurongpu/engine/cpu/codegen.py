@@ -1,12 +1,15 @@
 """The compiled CPU engine's source: the GPU's generated per-family device functions
-(engine/gpu/codegen.py, from the same model declarations and cuda/<family>.cu fragments),
-compiled as host C++ around the loop over a chunk of steps in cuda/host_step.h.
+(engine/gpu/codegen.py, from the same model declarations and cuda/<family>.cu fragments)
+and its plastic synapses' kernels (cuda/plastic_synapses.cu), compiled as host C++ around
+the loop over a chunk of steps in cuda/host_step.h.
 
 Nothing here restates a model: a family's fields come from ``kernel_fields``, its update
 from ``family_function_source``, its checked state from ``numerics.checked_variables``.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -43,8 +46,9 @@ def _check_function(k: int, model, fields) -> str:
     return "\n".join([f"    case {k}: {{", *lines, "        return true; }"])
 
 
-def library_source(families, real: str) -> str:
-    """C++ source of the library that runs a network whose families are `families`, a list
+@functools.lru_cache(maxsize=64)   # a script's many short runs generate one source
+def library_source(families: tuple, real: str) -> str:
+    """C++ source of the library that runs a network whose families are `families`, a tuple
     of (model, fields or None for a family whose spikes are drawn in array code)."""
     functions, updates, checks = [], [], []
     for k, (model, fields) in enumerate(families):
@@ -61,6 +65,7 @@ def library_source(families, real: str) -> str:
         '#include "host_prelude.h"',
         '#include "neurongpu_common.cuh"',
         '#include "rkf45.cuh"',
+        '#include "plastic_synapses.cu"',
         FAMILY_ARGS_STRUCT,
         '#include "host_step.h"',
         *functions,

@@ -22,7 +22,8 @@ CXX_ENV = "PYNN_NEURONGPU_CXX"
 CACHE_ENV = "PYNN_NEURONGPU_CPU_CACHE"
 # -ffp-contract=off: no fused multiply-adds, so float64 results are the reference engine's
 FLAGS = ("-std=c++17", "-O2", "-ffp-contract=off", "-fno-fast-math", "-fPIC", "-shared")
-HEADERS = ("host_prelude.h", "host_step.h", "neurongpu_common.cuh", "rkf45.cuh")
+HEADERS = ("host_prelude.h", "host_step.h", "neurongpu_common.cuh", "rkf45.cuh",
+           "plastic_synapses.cu")
 
 
 class CompilerMissing(RuntimeError):
@@ -67,6 +68,7 @@ def _key(source: str, cxx: str) -> str:
 
 
 _LOADED: dict[str, ctypes.CDLL] = {}
+_BY_SOURCE: dict[tuple[str, str], ctypes.CDLL] = {}  # this process's loads: no key to hash
 
 
 def load(source: str) -> ctypes.CDLL:
@@ -75,9 +77,13 @@ def load(source: str) -> ctypes.CDLL:
     if cxx is None:
         raise CompilerMissing("no C++ compiler found (set PYNN_NEURONGPU_CXX or CXX, or "
                               "install g++)")
+    lib = _BY_SOURCE.get((source, cxx))
+    if lib is not None:
+        return lib
     key = _key(source, cxx)
     lib = _LOADED.get(key)
     if lib is not None:
+        _BY_SOURCE[(source, cxx)] = lib
         return lib
     folder = cache_dir()
     path = folder / f"step_{key}.so"
@@ -97,5 +103,5 @@ def load(source: str) -> ctypes.CDLL:
     lib = ctypes.CDLL(str(path))
     lib.run_steps.restype = ctypes.c_longlong
     lib.run_steps.argtypes = [ctypes.c_void_p]
-    _LOADED[key] = lib
+    _LOADED[key] = _BY_SOURCE[(source, cxx)] = lib
     return lib

@@ -7,8 +7,9 @@ depends on random streams or schedules: the injected currents (stimuli.block_cur
 and the spike counts of source families (their model's ``update_block``, the reference
 update for a block of steps, drawing the same numbers from the same streams); one call
 then runs the block's steps: updates, spike and state recording, delivery into the ring
-buffers and the per-step state check. A network the library cannot run goes to the
-reference step (:func:`unsupported` says why).
+buffers, the plastic synapses (engine/cpu/plastic.py: the GPU's kernels) and the per-step
+state check. A network the library cannot run goes to the reference step
+(:func:`unsupported` says why).
 """
 
 from __future__ import annotations
@@ -23,15 +24,17 @@ from ..numerics import check as check_numerics
 from ..reference_step import RUN_BLOCK, STIM_BLOCK_VALUES
 from ..stimuli import block_currents
 from . import codegen, compiler
+from . import plastic as host_plastic
 
 _U64, _I64 = np.uint64, np.int64
 HOST_FAMILY_DTYPE = np.dtype([("counts", _U64), ("stim_block", _U64), ("kind", _I64)])
 SAMPLER_DTYPE = np.dtype([("values", _U64), ("local", _U64), ("out", _U64), ("n_rec", _I64),
                           ("interval", _I64), ("first_row", _I64)])
 RUN_ARGS_DTYPE = np.dtype([(n, _U64) for n in ("fams", "host", "tables", "samplers",
-                                               "spk_gid", "spk_mult", "zero_stim")]
+                                               "plastic", "spk_gid", "spk_mult", "zero_stim")]
                           + [(n, _I64) for n in ("n_fams", "n_tables", "n_samplers",
-                                                 "first_step", "n_steps", "check")]
+                                                 "n_plastic", "first_step", "n_steps",
+                                                 "check")]
                           + [("dt", np.float64)])
 REC_ENTRIES = 1 << 22  # recorded spikes one block may hold (a block is shortened to fit)
 
@@ -64,9 +67,9 @@ def unsupported(net) -> str | None:
         return "the network is on a GPU"
     if net.exchange is not None or net.comm.distributed:
         return "the network runs over several MPI ranks"
-    if net.plastic_groups:
-        return ("it has plastic synapses (" + ", ".join(sorted({pg.model.name for pg in
-                net.plastic_groups})) + ")")
+    reason = host_plastic.unsupported(net)
+    if reason is not None:
+        return reason
     if net.procedural_groups:
         return "it has procedural connectivity"
     missing = sorted({g.model.name for g in net.groups.values()
@@ -100,8 +103,8 @@ class CpuStep:
                         raise ValueError("state arrays must be contiguous")  # not expected
                 self.fields.append(fields)
                 self.arrays.append([np.ascontiguousarray(a) for a in arrays])
-        source = codegen.library_source([(g.model, f) for g, f in zip(groups, self.fields)],
-                                        self.real)
+        source = codegen.library_source(tuple((g.model, f and tuple(f))
+                                              for g, f in zip(groups, self.fields)), self.real)
         self.lib = compiler.load(source)
 
     def _family_records(self, max_block: int):
@@ -146,6 +149,8 @@ class CpuStep:
         max_block = max(1, min(RUN_BLOCK, STIM_BLOCK_VALUES // max(width, 1)))
         n_rec = max([int(g.spike_recorder.local.size) for g in groups] + [1])
         max_block = max(1, min(max_block, REC_ENTRIES // n_rec))
+        plastic = host_plastic.PlasticRecords(net)
+        max_block = min(max_block, plastic.max_block())
         fams = self._family_records(max_block)
         host = np.zeros(len(groups), dtype=HOST_FAMILY_DTYPE)
         host["kind"] = [1 if f is None else 0 for f in self.fields]
@@ -159,6 +164,7 @@ class CpuStep:
         args = np.zeros(1, dtype=RUN_ARGS_DTYPE)
         args["fams"], args["host"], args["tables"] = _ptr(fams), _ptr(host), _ptr(tables)
         args["samplers"], args["spk_gid"] = _ptr(samplers), _ptr(spk_gid)
+        args["plastic"], args["n_plastic"] = _ptr(plastic.records), plastic.n
         args["spk_mult"], args["zero_stim"] = _ptr(spk_mult), _ptr(zero_stim)
         args["n_fams"], args["n_tables"] = len(groups), len(net._tables)
         args["n_samplers"], args["check"] = len(recorders), int(net.check_numerics)
@@ -170,6 +176,7 @@ class CpuStep:
                 if joins is not None:
                     block_len = min(block_len, joins - net.step)
             start = net.step
+            plastic.begin_block(start, block_len)
             stim = block_currents(net, start, block_len)
             blocks = []
             for j, g in enumerate(groups):
@@ -208,10 +215,12 @@ class CpuStep:
             net.step = start + done
             self._drain(outs, start, done)
             if failed:
+                plastic.end_run()
                 check_numerics(net, groups, net.step, net.step)
                 raise RuntimeError("the compiled CPU step's state check failed where the "
                                    "reference check finds nothing (this is a bug)")
             del blocks
+        plastic.end_run()
 
     def _drain(self, outs, start, done):
         for g, count, events in self.rec:
