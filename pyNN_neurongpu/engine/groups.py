@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backend import Backend
+from .growth import Growing
 from .recording import SpikeRecorder
 
 
@@ -28,6 +29,8 @@ class NeuronGroup:
         for name, dtype in model.internal.items():
             self.state[name] = xp.zeros(0, dtype=backend.float if dtype == "float" else dtype)
         self.gids = np.zeros(0, dtype=np.int64)
+        self._gids_dev = None
+        self._growing = Growing()
         self.derived = None
         self.extra = {}
         self.ring = None
@@ -53,21 +56,31 @@ class NeuronGroup:
         self.model.check_sequences(sequences)
         self._check(columns)
         for name, column in columns.items():
-            self.params[name] = xp.concatenate([self.params[name], column])
+            self.params[name] = self._growing.extend(xp, "p:" + name, self.params[name],
+                                                     column)
         for name, seqs in sequences.items():
             self.sequences[name].extend(seqs)
         for name, var in self.model.state.items():
             value = initial.get(name, var.default)
-            self.state[name] = xp.concatenate(
-                [self.state[name], self._column(value, n, self.backend.float)])
+            self.state[name] = self._growing.extend(
+                xp, "s:" + name, self.state[name], self._column(value, n, self.backend.float))
         for name, dtype in self.model.internal.items():
             dt = self.backend.float if dtype == "float" else np.dtype(dtype)
-            self.state[name] = xp.concatenate([self.state[name], xp.zeros(n, dtype=dt)])
-        self.gids = np.concatenate([self.gids, np.arange(gid_start, gid_start + n)])
-        self.gids_dev = self.backend.asarray(self.gids)
+            self.state[name] = self._growing.extend(xp, "s:" + name, self.state[name],
+                                                    xp.zeros(n, dtype=dt))
+        self.gids = self._growing.extend(np, "gids", self.gids,
+                                         np.arange(gid_start, gid_start + n))
+        self._gids_dev = None
         self.size += n
         self.derived = None
         return offset
+
+    @property
+    def gids_dev(self):
+        """The global indices of the neurons, on the backend's device."""
+        if self._gids_dev is None:
+            self._gids_dev = self.backend.asarray(self.gids)
+        return self._gids_dev
 
     def _column(self, value, n, dtype):
         xp = self.backend.xp

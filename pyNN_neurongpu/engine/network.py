@@ -25,6 +25,7 @@ from . import construction, delivery, memory, parallel
 from .backend import Backend
 from .construction import SynapseGroup, build_incoming
 from .groups import NeuronGroup, Slice
+from .growth import Growing
 from .models import get_model
 from .options import OPTIONS
 from .plasticity import PlasticGroup
@@ -48,6 +49,7 @@ class Network:
         self.exchange = None
         self.last_gpu_step = None  # the GpuStep of the latest run, where one ran
         self._gid_owned = np.zeros(0, dtype=bool)
+        self._growing = Growing()
         self.dt = float(dt)
         self.step = 0
         self.groups: dict[str, NeuronGroup] = {}
@@ -92,17 +94,19 @@ class Network:
         first, stored = (0, n) if self.replicated(spec) else (lo, hi - lo)
         if stored != n:
             params, initial = (_take_block(values, n, lo, hi) for values in (params, initial))
+        # append checks the new values before it changes anything; the derived quantities
+        # are computed once, before the next run (prepare), not once per population
         offset = group.append(stored, gid_start + first, params or {}, initial or {})
-        group.prepare()  # validates parameters before anything else changes
         self.groups[model] = group
         self._by_index = {g.index: g for g in self.groups.values()}
-        self._gid_group = np.concatenate([self._gid_group, np.full(n, group.index, np.int32)])
+        grow = self._growing.extend
+        self._gid_group = grow(np, "group", self._gid_group, np.full(n, group.index, np.int32))
         local = np.full(n, -1, dtype=np.int64)
         local[first:first + stored] = np.arange(offset, offset + stored)
-        self._gid_local = np.concatenate([self._gid_local, local])
+        self._gid_local = grow(np, "local", self._gid_local, local)
         owned = np.zeros(n, dtype=bool)
         owned[lo:hi] = True
-        self._gid_owned = np.concatenate([self._gid_owned, owned])
+        self._gid_owned = grow(np, "owned", self._gid_owned, owned)
         self.n_neurons += n
         self._tables = None
         return Slice(group, offset, n, gid_start, first, stored, (lo, hi))
