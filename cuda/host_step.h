@@ -10,13 +10,38 @@
 // source defines update_family() and check_family() and includes this file once.
 #pragma once
 
-// the step's spike list (the GPU's SPIKE_LIST and StepArgs, on the host)
+// What array code drew for one step of a random source family from the reference's NumPy
+// stream (the model's draws(), engine/cpu/step.py): uniforms priming the state at a run's
+// first update [n_prime][n], real numbers [n_real][n] and counts [n].
+struct StepDraws {
+    const double* prime;
+    const double* real;
+    const int* count;
+    long long n, n_prime, n_real;
+};
+
+// the step's spike list (the GPU's SPIKE_LIST and StepArgs, on the host), and the draws of
+// the family being updated
 struct StepArgs {
     int* gid;
     int* mult;
     int* count;
+    StepDraws draws;
 };
 #define SPIKE_LIST(args, step) (*(args))
+
+// The fragments' `rng` on the host: neuron i's numbers of the step, in the order the
+// reference update uses them, so the trains are the reference's. Past the last real
+// number, infinity: the reference update draws no more in that step.
+struct HostRandom {
+    const StepDraws& d;
+    const long long i;
+    long long primes = 0, reals = 0;
+    HostRandom(const StepDraws& draws, const long long index) : d(draws), i(index) {}
+    double uniform() { return primes < d.n_prime ? d.prime[primes++ * d.n + i] : NAN; }
+    double exponential() { return reals < d.n_real ? d.real[reals++ * d.n + i] : INFINITY; }
+};
+static inline int poisson_count(HostRandom& r, double) { return r.d.count[r.i]; }
 
 static inline void finish_spike(const FamilyArgs& f, const StepArgs& a, const int i,
                                 const int gid, const int n_spikes, const long long step)
@@ -34,10 +59,13 @@ static inline void finish_spike(const FamilyArgs& f, const StepArgs& a, const in
 
 // Per family: where the spikes of a source family come from (counts, int32 [steps, n],
 // drawn by the model's update_block in array code), and the chunk's injected currents
-// (stim_block, real [steps, n]; 0: none). All fields 8 bytes (engine/cpu/step.py).
+// (stim_block, real [steps, n]; 0: none); for a generated update that draws, the chunk's
+// draws (prime [n_prime][n] for its first step, real [steps][n_real][n], counts). All
+// fields 8 bytes (engine/cpu/step.py).
 struct HostFamily {
-    unsigned long long counts, stim_block;
+    unsigned long long counts, stim_block, prime, real;
     long long kind;   // 0: generated update, 1: counts
+    long long n_prime, n_real;
 };
 
 // A target family's incoming static synapses and its ring buffer (abi.PROP_TABLE_DTYPE)
@@ -120,7 +148,7 @@ extern "C" long long run_steps(const RunArgs* args)
     const HostSampler* const samplers = (const HostSampler*)args->samplers;
     const HostPlastic* const plastic = (const HostPlastic*)args->plastic;
     int count = 0;
-    const StepArgs sa{(int*)args->spk_gid, (int*)args->spk_mult, &count};
+    StepArgs sa{(int*)args->spk_gid, (int*)args->spk_mult, &count, {}};
     for (long long k = 0; k < args->n_steps; ++k) {
         const long long step = args->first_step + k;
         count = 0;
@@ -136,6 +164,10 @@ extern "C" long long run_steps(const RunArgs* args)
             }
             f.stim = h.stim_block ? (unsigned long long)((real*)h.stim_block + k * f.n)
                                   : args->zero_stim;
+            sa.draws = {k == 0 ? (const double*)h.prime : nullptr,
+                        (const double*)h.real + k * h.n_real * f.n,
+                        h.counts ? (const int*)h.counts + k * f.n : nullptr, f.n,
+                        k == 0 ? h.n_prime : 0, h.n_real};
             update_family(j, f, step, args->dt, &sa);
         }
         for (int r = 0; r < args->n_samplers; ++r) {
