@@ -5,10 +5,12 @@
 // state samples are written to the chunk's buffers; then each target family's table
 // delivers the step's spikes into its ring buffer, spike by spike, synapse by synapse, so
 // every float addition happens in the order of the reference's scatter-add; then each
-// plastic group runs its GPU kernel (cuda/plastic_synapses.cu) on the step's spike list.
+// plastic group runs its GPU kernel (cuda/plastic_synapses.cu), a stochastic group the
+// reference's update (host_stochastic.h), on the step's spike list.
 // Needs FamilyArgs (generated), plastic_synapses.cu and host_prelude.h; the generated
 // source defines update_family() and check_family() and includes this file once.
 #pragma once
+#include "host_stochastic.h"
 
 // What array code drew for one step of a random source family from the reference's NumPy
 // stream (the model's draws(), engine/cpu/step.py): uniforms priming the state at a run's
@@ -83,9 +85,10 @@ struct HostSampler {
 // A plastic group's synapses onto one target family (engine/cpu/plastic.py): its kernel's
 // arguments. kind 0: Tsodyks-Markram (state s0..s3: u, x, y, t_last); 1: pair STDP of
 // `mode` (s0, s1: Kplus, t_last), which first records the group's post-synaptic spikes
-// where record_post (once per group).
+// where record_post (once per group); 2 to 4: a stochastic group onto all its families
+// (StochasticGroup: group points to one GroupArgs per family, fam_of, rng its stream).
 struct HostPlastic {
-    unsigned long long group, P, S, s0, s1, s2, s3, slot_of, post_slot, history;
+    unsigned long long group, P, S, s0, s1, s2, s3, slot_of, post_slot, history, rng, fam_of;
     long long kind, mode, record_post, tics;
 };
 
@@ -120,12 +123,21 @@ static inline void deliver(const HostTable& t, const int* gid, const int* mult,
 }
 
 static inline void propagate_plastic(const HostPlastic& p, const StepArgs& sa,
-                                     const long long step, const double dt)
+                                     const long long step, const double dt,
+                                     StochasticScratch& scratch)
 {
     const long long clock = step;
     const GroupArgs* const g = (const GroupArgs*)p.group;
     const double* const* const P = (const double* const*)p.P;
     const int* const S = (const int*)p.S;
+    if (p.kind >= 2) {
+        StochasticGroup sg{g, (const int*)p.fam_of, P, S, (double*)p.s0, (double*)p.s1,
+                           (double*)p.s2, (double*)p.s3,
+                           Pcg64Stream{(unsigned long long*)p.rng}, p.kind, step,
+                           stamp_ms(step, p.tics)};
+        sg.propagate(*sa.count, sa.gid, sa.mult, scratch);
+        return;
+    }
     if (p.kind == 0) {
         tsodyks_markram_propagate(&clock, sa.count, sa.gid, sa.mult, g, P, S, (double*)p.s0,
                                   (double*)p.s1, (double*)p.s2, (double*)p.s3, p.tics);
@@ -149,6 +161,7 @@ extern "C" long long run_steps(const RunArgs* args)
     const HostPlastic* const plastic = (const HostPlastic*)args->plastic;
     int count = 0;
     StepArgs sa{(int*)args->spk_gid, (int*)args->spk_mult, &count, {}};
+    StochasticScratch scratch;
     for (long long k = 0; k < args->n_steps; ++k) {
         const long long step = args->first_step + k;
         count = 0;
@@ -182,7 +195,7 @@ extern "C" long long run_steps(const RunArgs* args)
             for (int t = 0; t < args->n_tables; ++t)
                 deliver(tables[t], sa.gid, sa.mult, count, step);
             for (int t = 0; t < args->n_plastic; ++t)
-                propagate_plastic(plastic[t], sa, step, args->dt);
+                propagate_plastic(plastic[t], sa, step, args->dt, scratch);
         }
         if (args->check) {
             for (int j = 0; j < args->n_fams; ++j)

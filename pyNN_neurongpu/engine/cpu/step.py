@@ -9,7 +9,7 @@ reference update for a block of steps, drawing the same numbers from the same st
 and the numbers the other random sources' updates draw (their model's ``draws``, which
 the reference update draws through too), which the fragments' ``rng`` hands out; one call
 then runs the block's steps: updates, spike and state recording, delivery into the ring
-buffers, the plastic synapses (engine/cpu/plastic.py: the GPU's kernels) and the per-step
+buffers, the plastic and stochastic synapses (engine/cpu/plastic.py) and the per-step
 state check. A network the library cannot run goes to the reference step
 (:func:`unsupported` says why).
 """
@@ -240,6 +240,7 @@ class CpuStep:
                 outs.append((rec, out, first))
             args["first_step"], args["n_steps"] = start, block_len
             done = int(self.lib.run_steps(ctypes.c_void_p(_ptr(args))))
+            plastic.end_block()
             failed = done < 0
             done = abs(done)
             net.step = start + done
