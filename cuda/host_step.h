@@ -5,18 +5,45 @@
 // state samples are written to the chunk's buffers; then each target family's table
 // delivers the step's spikes into its ring buffer, spike by spike, synapse by synapse, so
 // every float addition happens in the order of the reference's scatter-add; then each
-// plastic group runs its GPU kernel (cuda/plastic_synapses.cu) on the step's spike list.
+// plastic group runs its GPU kernel (cuda/plastic_synapses.cu), a stochastic group the
+// reference's update (host_stochastic.h), on the step's spike list.
 // Needs FamilyArgs (generated), plastic_synapses.cu and host_prelude.h; the generated
 // source defines update_family() and check_family() and includes this file once.
 #pragma once
+#include "host_stochastic.h"
 
-// the step's spike list (the GPU's SPIKE_LIST and StepArgs, on the host)
+// What array code drew for one step of a random source family from the reference's NumPy
+// stream (the model's draws(), engine/cpu/step.py): uniforms priming the state at a run's
+// first update [n_prime][n], real numbers [n_real][n] and counts [n].
+struct StepDraws {
+    const double* prime;
+    const double* real;
+    const int* count;
+    long long n, n_prime, n_real;
+};
+
+// the step's spike list (the GPU's SPIKE_LIST and StepArgs, on the host), and the draws of
+// the family being updated
 struct StepArgs {
     int* gid;
     int* mult;
     int* count;
+    StepDraws draws;
 };
 #define SPIKE_LIST(args, step) (*(args))
+
+// The fragments' `rng` on the host: neuron i's numbers of the step, in the order the
+// reference update uses them, so the trains are the reference's. Past the last real
+// number, infinity: the reference update draws no more in that step.
+struct HostRandom {
+    const StepDraws& d;
+    const long long i;
+    long long primes = 0, reals = 0;
+    HostRandom(const StepDraws& draws, const long long index) : d(draws), i(index) {}
+    double uniform() { return primes < d.n_prime ? d.prime[primes++ * d.n + i] : NAN; }
+    double exponential() { return reals < d.n_real ? d.real[reals++ * d.n + i] : INFINITY; }
+};
+static inline int poisson_count(HostRandom& r, double) { return r.d.count[r.i]; }
 
 static inline void finish_spike(const FamilyArgs& f, const StepArgs& a, const int i,
                                 const int gid, const int n_spikes, const long long step)
@@ -34,10 +61,13 @@ static inline void finish_spike(const FamilyArgs& f, const StepArgs& a, const in
 
 // Per family: where the spikes of a source family come from (counts, int32 [steps, n],
 // drawn by the model's update_block in array code), and the chunk's injected currents
-// (stim_block, real [steps, n]; 0: none). All fields 8 bytes (engine/cpu/step.py).
+// (stim_block, real [steps, n]; 0: none); for a generated update that draws, the chunk's
+// draws (prime [n_prime][n] for its first step, real [steps][n_real][n], counts). All
+// fields 8 bytes (engine/cpu/step.py).
 struct HostFamily {
-    unsigned long long counts, stim_block;
+    unsigned long long counts, stim_block, prime, real;
     long long kind;   // 0: generated update, 1: counts
+    long long n_prime, n_real;
 };
 
 // A target family's incoming static synapses and its ring buffer (abi.PROP_TABLE_DTYPE)
@@ -55,9 +85,10 @@ struct HostSampler {
 // A plastic group's synapses onto one target family (engine/cpu/plastic.py): its kernel's
 // arguments. kind 0: Tsodyks-Markram (state s0..s3: u, x, y, t_last); 1: pair STDP of
 // `mode` (s0, s1: Kplus, t_last), which first records the group's post-synaptic spikes
-// where record_post (once per group).
+// where record_post (once per group); 2 to 4: a stochastic group onto all its families
+// (StochasticGroup: group points to one GroupArgs per family, fam_of, rng its stream).
 struct HostPlastic {
-    unsigned long long group, P, S, s0, s1, s2, s3, slot_of, post_slot, history;
+    unsigned long long group, P, S, s0, s1, s2, s3, slot_of, post_slot, history, rng, fam_of;
     long long kind, mode, record_post, tics;
 };
 
@@ -92,12 +123,21 @@ static inline void deliver(const HostTable& t, const int* gid, const int* mult,
 }
 
 static inline void propagate_plastic(const HostPlastic& p, const StepArgs& sa,
-                                     const long long step, const double dt)
+                                     const long long step, const double dt,
+                                     StochasticScratch& scratch)
 {
     const long long clock = step;
     const GroupArgs* const g = (const GroupArgs*)p.group;
     const double* const* const P = (const double* const*)p.P;
     const int* const S = (const int*)p.S;
+    if (p.kind >= 2) {
+        StochasticGroup sg{g, (const int*)p.fam_of, P, S, (double*)p.s0, (double*)p.s1,
+                           (double*)p.s2, (double*)p.s3,
+                           Pcg64Stream{(unsigned long long*)p.rng}, p.kind, step,
+                           stamp_ms(step, p.tics)};
+        sg.propagate(*sa.count, sa.gid, sa.mult, scratch);
+        return;
+    }
     if (p.kind == 0) {
         tsodyks_markram_propagate(&clock, sa.count, sa.gid, sa.mult, g, P, S, (double*)p.s0,
                                   (double*)p.s1, (double*)p.s2, (double*)p.s3, p.tics);
@@ -120,7 +160,8 @@ extern "C" long long run_steps(const RunArgs* args)
     const HostSampler* const samplers = (const HostSampler*)args->samplers;
     const HostPlastic* const plastic = (const HostPlastic*)args->plastic;
     int count = 0;
-    const StepArgs sa{(int*)args->spk_gid, (int*)args->spk_mult, &count};
+    StepArgs sa{(int*)args->spk_gid, (int*)args->spk_mult, &count, {}};
+    StochasticScratch scratch;
     for (long long k = 0; k < args->n_steps; ++k) {
         const long long step = args->first_step + k;
         count = 0;
@@ -136,6 +177,10 @@ extern "C" long long run_steps(const RunArgs* args)
             }
             f.stim = h.stim_block ? (unsigned long long)((real*)h.stim_block + k * f.n)
                                   : args->zero_stim;
+            sa.draws = {k == 0 ? (const double*)h.prime : nullptr,
+                        (const double*)h.real + k * h.n_real * f.n,
+                        h.counts ? (const int*)h.counts + k * f.n : nullptr, f.n,
+                        k == 0 ? h.n_prime : 0, h.n_real};
             update_family(j, f, step, args->dt, &sa);
         }
         for (int r = 0; r < args->n_samplers; ++r) {
@@ -150,7 +195,7 @@ extern "C" long long run_steps(const RunArgs* args)
             for (int t = 0; t < args->n_tables; ++t)
                 deliver(tables[t], sa.gid, sa.mult, count, step);
             for (int t = 0; t < args->n_plastic; ++t)
-                propagate_plastic(plastic[t], sa, step, args->dt);
+                propagate_plastic(plastic[t], sa, step, args->dt, scratch);
         }
         if (args->check) {
             for (int j = 0; j < args->n_fams; ++j)

@@ -58,6 +58,8 @@ struct RandomSeq {
         used += 2;
         return u;
     }
+    // exponential with mean 1 (the fragments draw through it: on the host the reference's)
+    __device__ double exponential() { return -log(uniform()); }
 };
 
 // Poisson-distributed count with mean `lam`: multiplication method for small means, a

@@ -13,7 +13,7 @@ if (step >= first && step <= last) {
     } else if (isfinite(wait)) {
         double live_from = dead;
         for (;;) {
-            const double t = live_from - log(rng.uniform()) * wait;
+            const double t = live_from + rng.exponential() * wait;
             if (t > 1.0) break;
             n_spikes += 1;
             live_from = t + tau;

@@ -123,6 +123,23 @@ class RandomStream:
     def integers(self, low, high, size):
         return self._gen.integers(low, high, size)
 
+    def pcg64_words(self) -> np.ndarray:
+        """The CPU stream's PCG64 state and increment as four uint64 words (low word
+        first), which the compiled CPU step continues (cuda/host_stochastic.h)."""
+        state = self._gen.bit_generator.state
+        if state["bit_generator"] != "PCG64":
+            raise TypeError(f"not a PCG64 stream: {state['bit_generator']}")
+        mask = (1 << 64) - 1
+        s, inc = state["state"]["state"], state["state"]["inc"]
+        return np.array([s & mask, s >> 64, inc & mask, inc >> 64], dtype=np.uint64)
+
+    def set_pcg64_words(self, words) -> None:
+        """Continue the stream from `words` (as pcg64_words gives them)."""
+        state = self._gen.bit_generator.state
+        w = [int(x) for x in words]
+        state["state"] = {"state": w[0] | w[1] << 64, "inc": w[2] | w[3] << 64}
+        self._gen.bit_generator.state = state
+
 
 class Backend:
     """Array module, precision and random streams for one engine network."""

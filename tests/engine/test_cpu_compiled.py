@@ -156,8 +156,7 @@ ARRAY_CODE_ONLY = ["gif_cond_exp", "iaf_psc_exp_ps", "iaf_psc_delta_ps",
                    "spike_source_array_ps", "poisson_source_ps"]  # kernel_kind None
 
 
-@pytest.mark.parametrize("family", ["gamma_source", "poisson_refractory_source",
-                                    *ARRAY_CODE_ONLY])
+@pytest.mark.parametrize("family", ARRAY_CODE_ONLY)
 def test_unsupported_family_falls_back(family):
     net = Network(Backend("cpu-compiled", "float64"), dt=0.1)
     net.add_neurons(family, 3)

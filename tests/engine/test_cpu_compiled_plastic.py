@@ -1,11 +1,14 @@
-"""Plastic synapses on the compiled CPU step (engine/cpu/plastic.py: the GPU's kernels of
-cuda/plastic_synapses.cu as host C++) against the reference step, in float64: every
-weight dependence of pair STDP, Vogels-Sprekeler and Tsodyks-Markram, with delays of 1 to
-29 steps, several plastic projections (one onto two families), spikes of multiplicity 2,
-post-synaptic histories that must grow, and parameter changes between runs. Spikes must be
-the same; weights and synaptic state equal to the bit where NumPy's exp and pow are the C
-library's (the subprocess test forces that: NumPy's AVX-512 loops differ from the C
-library in the last bit), else within ``RTOL``."""
+"""Plastic and stochastic synapses on the compiled CPU step (engine/cpu/plastic.py: the
+GPU's kernels of cuda/plastic_synapses.cu as host C++; the reference's stochastic updates
+in cuda/host_stochastic.h, drawing from the group's NumPy stream) against the reference
+step, in float64: every weight dependence of pair STDP, Vogels-Sprekeler, Tsodyks-Markram
+and the stochastic synapses (SimpleStochastic, StochasticTsodyksMarkram, MultiQuantal),
+with delays of 1 to 29 steps, several plastic projections (one onto two families), spikes
+of multiplicity 2, post-synaptic histories that must grow, and parameter changes between
+runs. Spikes must be the same, and a stochastic group's stream must end where the
+reference's does; weights and synaptic state equal to the bit where NumPy's exp and pow
+are the C library's (the subprocess test forces that: NumPy's AVX-512 loops differ from
+the C library in the last bit), else within ``RTOL``."""
 
 import math
 import os
@@ -51,7 +54,18 @@ RULES = {
     "tsodyks_markram": ("tsodyks_markram", {"U": 0.4, "tau_rec": 150.0, "tau_psc": 5.0}, {}),
     "tsodyks_markram_facilitating": ("tsodyks_markram", {"U": 0.1, "tau_facil": 300.0},
                                      {"tau_rec": (50.0, 400.0)}),
+    "simple_stochastic": ("simple_stochastic", {"p": 0.5}, {}),
+    "simple_stochastic_per_synapse": ("simple_stochastic", {}, {"p": (0.1, 0.9)}),
+    "stochastic_tsodyks_markram": ("stochastic_tsodyks_markram",
+                                   {"U": 0.5, "tau_rec": 80.0}, {}),
+    "stochastic_tsodyks_markram_facilitating": (
+        "stochastic_tsodyks_markram", {"U": 0.2, "tau_facil": 150.0},
+        {"tau_rec": (20.0, 200.0)}),
+    "multi_quantal": ("multi_quantal", {"U": 0.4, "n": 3.0, "tau_rec": 60.0}, {}),
+    "multi_quantal_facilitating": ("multi_quantal", {"U": 0.2, "n": 5.0, "tau_facil": 100.0},
+                                   {"tau_rec": (20.0, 300.0)}),
 }
+STOCHASTIC = {"simple_stochastic", "stochastic_tsodyks_markram", "multi_quantal"}
 STEPS = 2500
 
 
@@ -72,8 +86,9 @@ def _network(engine, rules, seed=5, runs=2):
     net = Network(Backend(engine, "float64", seed=seed), dt=0.1)
     rng = np.random.default_rng(seed)
     poisson = net.add_neurons("poisson_source", 40, {"rate": rng.uniform(5.0, 40.0, 40)})
-    # two spikes in one step (multiplicity 2) and sparse trains
-    times = [np.array([3.0, 3.02, 40.0, 40.05, 41.0])] + [
+    # spikes of multiplicity 2 and 3 (times in one step) from the first, sparse trains
+    burst = np.arange(3.01, STEPS * 0.1 * runs - 1.0, 9.7)
+    times = [np.sort(np.concatenate([burst, burst + 0.01, burst[::3] + 0.02]))] + [
         np.sort(rng.uniform(0, STEPS * 0.1 * runs, 8)) for _ in range(4)]
     array = net.add_neurons("spike_source_array", 5, {"spike_times": times})
     cells = net.add_neurons("iaf_psc_exp", 30, {"i_offset": rng.uniform(0.6, 0.8, 30)})
@@ -88,6 +103,7 @@ def _network(engine, rules, seed=5, runs=2):
     for k, rule in enumerate(rules):
         n_syn = 300
         pre = rng.integers(0, n, n_syn)
+        pre[:5] = int(array.gids[0])
         last = n if k == 0 else int(cond.gids[0])   # the first onto both families
         post = rng.integers(first_cell, last, n_syn)
         model, params = _params(rule, rng, n_syn)
@@ -110,8 +126,11 @@ def _network(engine, rules, seed=5, runs=2):
             for pg in groups:
                 if pg.model.name == "stdp":
                     pg.set_params(None, {"A_minus": 0.04})
-                elif pg.model.name == "tsodyks_markram":
+                elif pg.model.name in ("tsodyks_markram", "stochastic_tsodyks_markram",
+                                       "multi_quantal"):
                     pg.set_params(None, {"U": 0.6})
+                elif pg.model.name == "simple_stochastic":
+                    pg.set_params(None, {"p": 0.7})
         net.run(STEPS)
     return net, (poisson, array, cells, cond), groups
 
@@ -126,6 +145,9 @@ def _compare(rules, exact=EXACT, **kw):
     assert ref_pops[2].group.spike_recorder.events()[0].size > 300
     assert ref_pops[3].group.spike_recorder.events()[0].size > 30
     for g1, g2 in zip(ref_groups, com_groups):
+        if g1.model.name in STOCHASTIC:   # the same numbers drawn
+            np.testing.assert_array_equal(com.backend.rng(g2.stream).pcg64_words(),
+                                          ref.backend.rng(g1.stream).pcg64_words())
         pairs = [(g1.weight, g2.weight)] + [(g1.state[k], g2.state[k]) for k in g1.state]
         for x, y in pairs:
             if exact:
@@ -159,8 +181,13 @@ def test_plastic_rule_equals_reference(rule, compiled_only):
     if pg.model.learns_weight:   # the weights learn: a kernel without one update differs
         moved = pg.weight != pg.initial_weight
         assert moved.mean() > 0.5
-    else:
+    elif pg.model.name == "tsodyks_markram":
         assert np.count_nonzero(pg.state["x"] < 1.0) > 100
+    elif pg.model.name == "stochastic_tsodyks_markram":   # released or failed to recover
+        assert np.count_nonzero(pg.state["R"] == 0.0) > 100
+        assert len(np.unique(pg.state["t_surv"])) > 40
+    elif pg.model.name == "multi_quantal":
+        assert len(np.unique(pg.state["a"])) > 2
 
 
 def test_several_plastic_projections_and_history_growth(compiled_only, monkeypatch):
@@ -186,7 +213,8 @@ def test_bit_for_bit_where_numpy_uses_the_c_library():
     code = ("import sys; sys.path.insert(0, 'tests/engine'); import test_cpu_compiled_plastic "
             "as t\nif not t.EXACT: sys.exit(3)\n"
             "t._compare(['additive', 'gutig', 'gutig_per_synapse', 'vogels_sprekeler', "
-            "'tsodyks_markram_facilitating'], exact=True)")
+            "'tsodyks_markram_facilitating', 'stochastic_tsodyks_markram_facilitating', "
+            "'multi_quantal_facilitating'], exact=True)")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, text=True,
                           capture_output=True, timeout=600)
     if proc.returncode == 3:
@@ -234,18 +262,12 @@ def test_kernel_power_is_numpys(tmp_path):
                     out, x ** (np.asarray(y) if shared else np.full(x.size, y)))
 
 
-@pytest.mark.parametrize("model", ["simple_stochastic", "stochastic_tsodyks_markram",
-                                   "multi_quantal"])
-def test_stochastic_synapses_fall_back(model, monkeypatch):
-    monkeypatch.setattr("pyNN_neurongpu.engine.network._FALLBACKS_SAID", set())
+@pytest.mark.parametrize("model", sorted(STOCHASTIC))
+def test_stochastic_synapses_run_compiled(model):
+    """No synapse model sends a network to the reference step any more."""
     net = Network(Backend("cpu-compiled", "float64", seed=1), dt=0.1)
-    notes = []
-    net.notify = notes.append
     src = net.add_neurons("spike_source_array", 1, {"spike_times": [[1.0, 5.0]]})
     cell = net.add_neurons("iaf_psc_exp", 1)
     net.connect(src.gids, cell.gids, weight=[0.5], delay_steps=[10], receptor="excitatory",
                 model=model)
-    monkeypatch.setattr(cpu.CpuStep, "run", lambda self, n: pytest.fail("compiled run"))
-    net.run(100)
-    net.run(100)
-    assert len(notes) == 1 and model in notes[0] and "NumPy streams" in notes[0]
+    assert cpu.unsupported(net) is None

@@ -5,6 +5,8 @@ the loop over a chunk of steps in cuda/host_step.h.
 
 Nothing here restates a model: a family's fields come from ``kernel_fields``, its update
 from ``family_function_source``, its checked state from ``numerics.checked_variables``.
+A fragment's ``rng`` is cuda/host_step.h's HostRandom: it hands out what the model's
+``draws`` took from the reference's NumPy stream for the block, in the reference's order.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from ..gpu import codegen
 from ..gpu.abi import FAMILY_ARGS_STRUCT
 from ..gpu.compiler import c_type
 from ..numerics import checked_variables
+
+# a fragment's draws on the host: the numbers array code drew from the reference's stream
+HOST_RNG = "    HostRandom rng(step_args_->draws, i);"
 
 
 def host_fields(group):
@@ -55,7 +60,7 @@ def library_source(families: tuple, real: str) -> str:
         if fields is None:
             continue
         fn = f"update_{k}_{model.name}"
-        functions.append(codegen.family_function_source(model, fields, fn))
+        functions.append(codegen.family_function_source(model, fields, fn, HOST_RNG))
         updates.append(f"    case {k}: for (int i = 0; i < (int)f.n; ++i) "
                        f"{fn}(f, i, step, dt, 0ull, a); break;")
         checks.append(_check_function(k, model, fields))

@@ -22,8 +22,8 @@ CXX_ENV = "PYNN_NEURONGPU_CXX"
 CACHE_ENV = "PYNN_NEURONGPU_CPU_CACHE"
 # -ffp-contract=off: no fused multiply-adds, so float64 results are the reference engine's
 FLAGS = ("-std=c++17", "-O2", "-ffp-contract=off", "-fno-fast-math", "-fPIC", "-shared")
-HEADERS = ("host_prelude.h", "host_step.h", "neurongpu_common.cuh", "rkf45.cuh",
-           "plastic_synapses.cu")
+HEADERS = ("host_prelude.h", "host_step.h", "host_stochastic.h", "neurongpu_common.cuh",
+           "rkf45.cuh", "plastic_synapses.cu")
 
 
 class CompilerMissing(RuntimeError):

@@ -3,11 +3,13 @@ model declarations (engine/cpu/codegen.py) — the reference step's semantics
 (engine/reference_step.py), at compiled speed.
 
 Per block of steps (those of the reference's stimulus blocks), array code prepares what
-depends on random streams or schedules: the injected currents (stimuli.block_currents)
-and the spike counts of source families (their model's ``update_block``, the reference
-update for a block of steps, drawing the same numbers from the same streams); one call
+depends on random streams or schedules: the injected currents (stimuli.block_currents),
+the spike counts of Poisson and array sources (their model's ``update_block``, the
+reference update for a block of steps, drawing the same numbers from the same streams)
+and the numbers the other random sources' updates draw (their model's ``draws``, which
+the reference update draws through too), which the fragments' ``rng`` hands out; one call
 then runs the block's steps: updates, spike and state recording, delivery into the ring
-buffers, the plastic synapses (engine/cpu/plastic.py: the GPU's kernels) and the per-step
+buffers, the plastic and stochastic synapses (engine/cpu/plastic.py) and the per-step
 state check. A network the library cannot run goes to the reference step
 (:func:`unsupported` says why).
 """
@@ -27,7 +29,8 @@ from . import codegen, compiler
 from . import plastic as host_plastic
 
 _U64, _I64 = np.uint64, np.int64
-HOST_FAMILY_DTYPE = np.dtype([("counts", _U64), ("stim_block", _U64), ("kind", _I64)])
+HOST_FAMILY_DTYPE = np.dtype([(n, _U64) for n in ("counts", "stim_block", "prime", "real")]
+                             + [(n, _I64) for n in ("kind", "n_prime", "n_real")])
 SAMPLER_DTYPE = np.dtype([("values", _U64), ("local", _U64), ("out", _U64), ("n_rec", _I64),
                           ("interval", _I64), ("first_row", _I64)])
 RUN_ARGS_DTYPE = np.dtype([(n, _U64) for n in ("fams", "host", "tables", "samplers",
@@ -37,6 +40,7 @@ RUN_ARGS_DTYPE = np.dtype([(n, _U64) for n in ("fams", "host", "tables", "sample
                                                  "check")]
                           + [("dt", np.float64)])
 REC_ENTRIES = 1 << 22  # recorded spikes one block may hold (a block is shortened to fit)
+DRAW_VALUES = 1 << 22  # numbers a random source family may draw for one block (likewise)
 
 
 def _ptr(a) -> int:
@@ -48,17 +52,34 @@ def _emits_from_array_code(model) -> bool:
     return hasattr(model, "update_block")
 
 
+def _draws_in_array_code(model) -> bool:
+    """A family whose fragment's draws array code takes from the reference's stream
+    (the model's ``draws``: gamma, Poisson with dead time)."""
+    return hasattr(model, "draws")
+
+
 def family_supported(model) -> bool:
-    """Whether the compiled step runs `model`'s family: a generated update fragment, or a
+    """Whether the compiled step runs `model`'s family: a generated update fragment (a
+    source's with the numbers its ``draws`` takes from the reference's stream), or a
     source whose spikes array code draws. Families with array code only (kernel_kind None:
     gif_cond_exp, the precise-timing ``_ps`` families) run on the reference step."""
     if model.kernel_kind is None or model.precise:
         return False
     if _emits_from_array_code(model):
         return True
-    # the random sources' fragments draw from the GPU's counter-based generator, not
-    # from the reference's NumPy streams
-    return model.kernel_kind == "fragment" and not model.spike_source
+    return model.kernel_kind == "fragment" and (not model.spike_source
+                                                or _draws_in_array_code(model))
+
+
+def _context(net, g, step: int) -> StepContext:
+    """What the model's block functions see: the reference update's context."""
+    return StepContext(xp=np, dt=net.dt, step=step, params=g.params, derived=g.derived,
+                       state=g.state, inputs=None, i_stim=None,
+                       rng=net.backend.rng(f"neurons:{g.model.name}"), extra=g.extra)
+
+
+def _as(a, dtype):
+    return None if a is None else np.ascontiguousarray(a, dtype=dtype)
 
 
 def unsupported(net) -> str | None:
@@ -151,6 +172,10 @@ class CpuStep:
         max_block = max(1, min(max_block, REC_ENTRIES // n_rec))
         plastic = host_plastic.PlasticRecords(net)
         max_block = min(max_block, plastic.max_block())
+        for g in groups:
+            if _draws_in_array_code(g.model):
+                width = g.size * g.model.draw_width(g)
+                max_block = max(1, min(max_block, DRAW_VALUES // max(width, 1)))
         fams = self._family_records(max_block)
         host = np.zeros(len(groups), dtype=HOST_FAMILY_DTYPE)
         host["kind"] = [1 if f is None else 0 for f in self.fields]
@@ -181,15 +206,20 @@ class CpuStep:
             blocks = []
             for j, g in enumerate(groups):
                 if self.fields[j] is None:
-                    ctx = StepContext(xp=np, dt=net.dt, step=start, params=g.params,
-                                      derived=g.derived, state=g.state, inputs=None,
-                                      i_stim=None, rng=backend.rng(f"neurons:{g.model.name}"),
-                                      extra=g.extra)
-                    counts = np.ascontiguousarray(g.model.update_block(ctx, block_len),
-                                                  dtype=np.int32)
+                    counts = _as(g.model.update_block(_context(net, g, start), block_len),
+                                 np.int32)
                     host["counts"][j] = _ptr(counts)
                     blocks.append(counts)
                     continue
+                if _draws_in_array_code(g.model):
+                    prime, real, counts = g.model.draws(_context(net, g, start), block_len)
+                    prime, real, counts = (_as(prime, np.float64), _as(real, np.float64),
+                                           _as(counts, np.int32))
+                    host["counts"][j], host["prime"][j] = _ptr(counts), _ptr(prime)
+                    host["real"][j] = _ptr(real)
+                    host["n_prime"][j] = 0 if prime is None else prime.shape[0]
+                    host["n_real"][j] = 0 if real is None else real.shape[1]
+                    blocks += [prime, real, counts]
                 entries = stim.get(g.index, ())
                 if entries:
                     i_stim = np.zeros((block_len, g.size), dtype=backend.float)
@@ -210,6 +240,7 @@ class CpuStep:
                 outs.append((rec, out, first))
             args["first_step"], args["n_steps"] = start, block_len
             done = int(self.lib.run_steps(ctypes.c_void_p(_ptr(args))))
+            plastic.end_block()
             failed = done < 0
             done = abs(done)
             net.step = start + done

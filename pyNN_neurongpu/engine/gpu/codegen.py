@@ -72,15 +72,19 @@ def _field_pointer(k: int, name: str, dtype, writable: bool):
             f"    {qualifier}{ctype}* const _p{k} = ({qualifier}{ctype}*)P[{k}];")
 
 
+GPU_RNG = ("    RandomSeq rng(seed, (unsigned int)f.stream, (unsigned int)gid,\n"
+           "                  (unsigned long long)step);")
+
+
 def family_function_source(model, fields: list[tuple[str, object, bool, bool]],
-                           fn_name: str) -> str:
+                           fn_name: str, rng: str = GPU_RNG) -> str:
     """A device function that advances neuron `i` of a family `model` by one step.
 
     `fields` lists (name, dtype, writable, uniform) of every per-neuron array the
     fragment uses, in the order of the family's pointer table (see kernel_fields). The
     fragment (cuda/<model>.cu) sees its fields as local variables, plus `step`, `dt`,
-    `rng` (a RandomSeq for this neuron and step), and, for families with receptor ports,
-    `in_<port>` and `stim_now`; it sets `n_spikes`.
+    `rng` (declared by `rng`: by default a RandomSeq for this neuron and step), and, for
+    families with receptor ports, `in_<port>` and `stim_now`; it sets `n_spikes`.
     """
     ports = list(model.receptors)
     pointers, loads, stores = [], [], []
@@ -116,8 +120,7 @@ def family_function_source(model, fields: list[tuple[str, object, bool, bool]],
         *loads,
         *inputs,
         "    const int gid = ((const int*)f.gids)[i];",
-        "    RandomSeq rng(seed, (unsigned int)f.stream, (unsigned int)gid,",
-        "                  (unsigned long long)step);",
+        rng,
         "    int n_spikes = 0;",
         "    {",
         fragment,

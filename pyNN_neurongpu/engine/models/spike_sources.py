@@ -224,16 +224,31 @@ class GammaSourceModel(NeuronModel):
         stage[...] = backend.xp.minimum(stage, alpha - 1)
         return {"prime": not bool(primed.all())}
 
+    def draws(self, ctx: StepContext, n_steps: int):
+        """The numbers `n_steps` updates from step ctx.step draw, in the order they draw
+        them (the compiled CPU step hands them to the GPU's fragment): the uniforms that
+        prime the stages (a run's first update; shape (1, n), else None), no real numbers
+        per step (None) and the stage transitions, (n_steps, n), 0 where inactive."""
+        xp, d = ctx.xp, ctx.derived
+        n = ctx.state["stage"].shape[0]
+        prime = ctx.rng.uniform(n)[None] if ctx.extra.pop("prime", False) else None
+        steps = ctx.step + xp.arange(n_steps, dtype=np.int64)[:, None]
+        active = (d["first"] <= steps) & (steps <= d["last"])
+        return prime, None, ctx.rng.poisson(xp.where(active, d["lam"], 0.0)).astype(np.int32)
+
+    def draw_width(self, group) -> int:
+        """Numbers an update draws per neuron."""
+        return 1
+
     def update(self, ctx: StepContext):
         xp, d, state = ctx.xp, ctx.derived, ctx.state
         alpha, stage = d["alpha"], state["stage"]
-        if ctx.extra.pop("prime", False):
-            u = ctx.rng.uniform(stage.shape[0])
-            start = xp.minimum(xp.floor(u * alpha).astype(np.int64), alpha - 1)
+        prime, _, transitions = self.draws(ctx, 1)
+        if prime is not None:
+            start = xp.minimum(xp.floor(prime[0] * alpha).astype(np.int64), alpha - 1)
             stage[...] = xp.where(state["primed"], stage, start)
             state["primed"][...] = True
-        lam = xp.where(_active(ctx), d["lam"], 0.0)
-        total = stage + ctx.rng.poisson(lam).astype(np.int64)
+        total = stage + transitions[0].astype(np.int64)
         stage[...] = total % alpha
         return (total // alpha).astype(np.int32)
 
@@ -293,28 +308,58 @@ class PoissonRefractorySourceModel(NeuronModel):
         dead[...] = backend.xp.minimum(dead, group.derived["tau"])  # tau_refrac may have shrunk
         return {"prime": not bool(group.state["primed"].all())}
 
-    def update(self, ctx: StepContext):
-        xp, d, state, rng = ctx.xp, ctx.derived, ctx.state, ctx.rng
-        n = state["dead"].shape[0]
-        dead = state["dead"]
+    def draws(self, ctx: StepContext, n_steps: int):
+        """The numbers `n_steps` updates from step ctx.step draw, in the order they draw
+        them (the compiled CPU step hands them to the GPU's fragment): the uniforms that
+        prime the dead times (a run's first update; shape (2, n), else None), an
+        exponential per step, round and neuron, (n_steps, rounds, n), and the Poisson
+        counts of the sources without dead time, (n_steps, n), 0 for the others and where
+        inactive (None if there are none)."""
+        xp, d, rng = ctx.xp, ctx.derived, ctx.rng
+        n = ctx.state["dead"].shape[0]
+        prime = None
         if ctx.extra.pop("prime", False):
             # stationary state: dead (uniform remainder) with probability rate*tau
-            u, v = rng.uniform(n), rng.uniform(n)
-            start = xp.where(u < d["p_dead"], v * d["tau"], 0.0)
+            prime = xp.stack([rng.uniform(n), rng.uniform(n)])
+        rounds = d["rounds"]
+        if not d["any_poisson"]:
+            return prime, rng.exponential(n_steps * rounds * n).reshape(n_steps, rounds, n), None
+        steps = ctx.step + xp.arange(n_steps, dtype=np.int64)[:, None]
+        active = (d["first"] <= steps) & (steps <= d["last"])
+        lam = xp.where(active & d["poisson"], d["lam"], 0.0)
+        if rounds == 0:
+            return prime, xp.zeros((n_steps, 0, n)), rng.poisson(lam).astype(np.int32)
+        exps = xp.empty((n_steps, rounds, n))
+        counts = xp.empty((n_steps, n), dtype=np.int32)
+        for k in range(n_steps):   # a step's exponentials come before its Poisson counts
+            exps[k] = rng.exponential(rounds * n).reshape(rounds, n)
+            counts[k] = rng.poisson(lam[k])
+        return prime, exps, counts
+
+    def draw_width(self, group) -> int:
+        """Numbers an update draws per neuron (at most)."""
+        return group.derived["rounds"] + 1
+
+    def update(self, ctx: StepContext):
+        xp, d, state = ctx.xp, ctx.derived, ctx.state
+        n = state["dead"].shape[0]
+        dead = state["dead"]
+        prime, exps, plain = self.draws(ctx, 1)
+        if prime is not None:
+            start = xp.where(prime[0] < d["p_dead"], prime[1] * d["tau"], 0.0)
             dead[...] = xp.where(state["primed"], dead, start)
             state["primed"][...] = True
         active = _active(ctx)
         count = xp.zeros(n, dtype=np.int32)
         live_from = dead   # where in this step (in steps) the live phase begins
         pending = active   # a miss ends the neuron's step: its next spike is later
-        for _ in range(d["rounds"]):
-            t = live_from + rng.exponential(n) * d["wait"]
+        for r in range(d["rounds"]):
+            t = live_from + exps[0, r] * d["wait"]
             pending = pending & (t <= 1.0)
             count += pending
             live_from = xp.where(pending, t + d["tau"], live_from)
-        if d["any_poisson"]:
-            plain = rng.poisson(xp.where(active & d["poisson"], d["lam"], 0.0)).astype(np.int32)
-            count = xp.where(d["poisson"], plain, count)
+        if plain is not None:
+            count = xp.where(d["poisson"], plain[0], count)
         dead[...] = xp.where(active, xp.maximum(live_from - 1.0, 0.0), dead)
         return count
 
