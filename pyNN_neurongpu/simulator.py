@@ -22,11 +22,8 @@ NEST_TICS_PER_MS = 1000
 
 
 class ID(int, common.IDMixin):
-    """A neuron's global identifier; also its index in the engine."""
-
-    def __init__(self, n):
-        int.__init__(n)
-        common.IDMixin.__init__(self)
+    """A neuron's global identifier; also its index in the engine. (No ``__init__``:
+    neither int nor IDMixin has one to call, and millions of IDs are made per build.)"""
 
     @property
     def parent(self):
