@@ -8,6 +8,7 @@
 #   bash tools/gpu_session.sh bench      # microcircuit and balanced AdEx, new vs .baseline
 #   bash tools/gpu_session.sh sanitize   # compute-sanitizer over our kernels
 #   bash tools/gpu_session.sh capacity   # construction bytes per synapse on the GPU
+#   bash tools/gpu_session.sh mam        # the multi-area model at full scale, procedural
 #   bash tools/gpu_session.sh all
 #
 # Logs and JSON go to $OUT (the device tool's folder that comes back), else ./out/.
@@ -58,6 +59,14 @@ run_capacity() {  # GPU bytes per synapse at peak, per connector, float32 and fl
     status=$((status | PIPESTATUS[0]))
 }
 
+run_mam() {  # build time, memory and RTF of the full multi-area model (one call: ~10 min)
+    (cd examples/multi_area && timeout "${MAM_TIMEOUT:-560}" python3 multi_area.py neurongpu \
+        --scale "${MAM_SCALE:-1}" --time "${MAM_TIME:-100}" --warmup 0 --native-rng \
+        --connectivity auto --no-record --output-dir "$out/mam") 2>&1 | tail -30 \
+        | tee "$out/mam.log"
+    status=$((status | PIPESTATUS[0]))
+}
+
 run_sanitize() {
     python3 tools/sanitize_gpu.py --logs "$out/sanitizer" 2>&1 | tail -40 | tee "$out/sanitizer.log"
     status=$((status | PIPESTATUS[0]))
@@ -68,7 +77,8 @@ case "$stage" in
     bench) run_bench ;;
     sanitize) run_sanitize ;;
     capacity) run_capacity ;;
+    mam) run_mam ;;
     all) run_tests; run_bench; run_sanitize ;;
-    *) echo "unknown stage $stage (tests, bench, sanitize, all)" >&2; exit 2 ;;
+    *) echo "unknown stage $stage (tests, bench, sanitize, capacity, mam, all)" >&2; exit 2 ;;
 esac
 exit $status
