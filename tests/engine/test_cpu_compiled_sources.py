@@ -85,22 +85,6 @@ def _network(engine, case, seed=4):
     return net, src, trains, state
 
 
-@pytest.fixture
-def compiled_only(monkeypatch):
-    """The compiled networks must run every step on the compiled step."""
-    from pyNN_neurongpu.engine import network
-    ran = []
-    original = cpu.CpuStep.run
-    monkeypatch.setattr(cpu.CpuStep, "run", lambda self, n: ran.append(n) or original(self, n))
-    reference = network.run_reference
-
-    def guarded(net, groups, n_steps):
-        assert net.backend.cpu_engine == "reference", "the compiled network fell back"
-        return reference(net, groups, n_steps)
-    monkeypatch.setattr(network, "run_reference", guarded)
-    return ran
-
-
 @pytest.mark.parametrize("blocks", ["whole", "short"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_source_equals_reference(case, blocks, compiled_only, monkeypatch):

@@ -143,6 +143,16 @@ class NeuronModel:
         """Per-run data (e.g. a spike schedule), passed to update as ``ctx.extra``."""
         return {}
 
+    def integrate_components(self, ctx: StepContext, args: dict) -> None:
+        """Advance the ODE state (``self.components``) over one step with the model's
+        adaptive integrator (``self.integrator``, ``self.rhs``), in place in ctx.state."""
+        xp, s = ctx.xp, ctx.state
+        y = xp.stack([s[name] for name in self.components])
+        y, s["h_int"] = self.integrator.integrate(
+            xp, lambda yy, a: self.rhs(xp, yy, a), y, s["h_int"], ctx.dt, args)
+        for k, name in enumerate(self.components):
+            s[name] = y[k]
+
     def update(self, ctx: StepContext):
         """Advance all neurons of the family by one step; return spike counts
         (bool or integer array of length n)."""

@@ -163,11 +163,7 @@ class GifCondExp(NeuronModel):
         args["i_stim"] = s["i_stim"]
         args["i_eta"] = s["i_eta"]
         args["refractory"] = s["refrac"] > 0
-        y = xp.stack([s[name] for name in self.components])
-        y, s["h_int"] = self.integrator.integrate(
-            xp, lambda yy, a: self.rhs(xp, yy, a), y, s["h_int"], ctx.dt, args)
-        for k, name in enumerate(self.components):
-            s[name] = y[k]
+        self.integrate_components(ctx, args)
         # 3. this step's input
         s["gsyn_exc"] = s["gsyn_exc"] + ctx.inputs[0]
         s["gsyn_inh"] = s["gsyn_inh"] + ctx.inputs[1]

@@ -111,11 +111,7 @@ class HhCondExpTraub(NeuronModel):
         args = {name: ctx.params[name] for name in self.rhs_parameters}
         args["i_stim"] = s["i_stim"]
         v_start = s["v"]
-        y = xp.stack([s[name] for name in self.components])
-        y, s["h_int"] = self.integrator.integrate(
-            xp, lambda yy, a: self.rhs(xp, yy, a), y, s["h_int"], ctx.dt, args)
-        for k, name in enumerate(self.components):
-            s[name] = y[k]
+        self.integrate_components(ctx, args)
         s["gsyn_exc"] = s["gsyn_exc"] + ctx.inputs[0]
         s["gsyn_inh"] = s["gsyn_inh"] + ctx.inputs[1]
         refractory = s["refrac"] > 0

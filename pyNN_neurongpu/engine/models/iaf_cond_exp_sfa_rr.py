@@ -105,11 +105,7 @@ class IafCondExpSfaRr(NeuronModel):
         args["g_leak"] = ctx.derived["g_leak"]
         args["i_stim"] = s["i_stim"]
         args["refractory"] = s["refrac"] > 0
-        y = xp.stack([s[name] for name in self.components])
-        y, s["h_int"] = self.integrator.integrate(
-            xp, lambda yy, a: self.rhs(xp, yy, a), y, s["h_int"], ctx.dt, args)
-        for k, name in enumerate(self.components):
-            s[name] = y[k]
+        self.integrate_components(ctx, args)
         s["gsyn_exc"] = s["gsyn_exc"] + ctx.inputs[0]
         s["gsyn_inh"] = s["gsyn_inh"] + ctx.inputs[1]
         # NEST's refractory countdown (with V clamped) or threshold check and reset
