@@ -4,11 +4,13 @@
 // appending spikes to the step's list in family order and index order; recorded spikes and
 // state samples are written to the chunk's buffers; then each target family's table
 // delivers the step's spikes into its ring buffer, spike by spike, synapse by synapse, so
-// every float addition happens in the order of the reference's scatter-add; then each
-// plastic group runs its GPU kernel (cuda/plastic_synapses.cu) on the step's spike list.
-// Needs FamilyArgs (generated), plastic_synapses.cu and host_prelude.h; the generated
-// source defines update_family() and check_family() and includes this file once.
+// every float addition happens in the order of the reference's scatter-add; then the
+// procedural projections regenerate their synapses (cuda/procedural.cu) and each plastic
+// group runs its GPU kernel (cuda/plastic_synapses.cu) on the step's spike list.
+// Needs FamilyArgs (generated), plastic_synapses.cu, procedural.cu and host_prelude.h; the
+// generated source defines update_family() and check_family() and includes this file once.
 #pragma once
+#include <vector>
 
 // the step's spike list (the GPU's SPIKE_LIST and StepArgs, on the host)
 struct StepArgs {
@@ -61,8 +63,16 @@ struct HostPlastic {
     long long kind, mode, record_post, tics;
 };
 
+// The procedural projections' tables (engine/gpu/procedural.py entry_tables, as the GPU's
+// procedural_deliver reads them); n_entries 0: none
+struct HostProcedural {
+    unsigned long long interval_of, iv_begin, iv_entries, entries;
+    long long n_entries, max_seg;
+};
+
 struct RunArgs {
-    unsigned long long fams, host, tables, samplers, plastic, spk_gid, spk_mult, zero_stim;
+    unsigned long long fams, host, tables, samplers, plastic, procedural, spk_gid, spk_mult,
+        zero_stim;
     long long n_fams, n_tables, n_samplers, n_plastic, first_step, n_steps, check;
     double dt;
 };
@@ -88,6 +98,35 @@ static inline void deliver(const HostTable& t, const int* gid, const int* mult,
             const long long slot = (step + delay) % n_slots;
             ring[(slot * n_ports + port) * n + target] += tab.weight[k] * m;
         }
+    }
+}
+
+// The reference's order (ProceduralGroup.deliver, projection after projection): the
+// (entry, spike) pairs sorted by entry, whose order is the projections', each entry's
+// spikes in the list's order; deliver_segment then walks each row in draw order.
+static void deliver_procedural(const HostProcedural& p, const int* gid, const int* mult,
+                               const int n_spikes, const long long step,
+                               std::vector<unsigned long long>& pairs)
+{
+    const int* const interval_of = (const int*)p.interval_of;
+    const int* const iv_begin = (const int*)p.iv_begin;
+    const int* const iv_entries = (const int*)p.iv_entries;
+    const ProceduralEntry* const entries = (const ProceduralEntry*)p.entries;
+    pairs.clear();
+    for (int s = 0; s < n_spikes; ++s) {
+        const int iv = interval_of[gid[s]];
+        for (int k = iv_begin[iv]; k < iv_begin[iv + 1]; ++k)
+            pairs.push_back(((unsigned long long)iv_entries[k] << 32) | (unsigned int)s);
+    }
+    std::sort(pairs.begin(), pairs.end());
+    for (const unsigned long long pair : pairs) {
+        const ProceduralEntry& e = entries[pair >> 32];
+        const int s = (int)(pair & 0xFFFFFFFFull);
+        const long long offset = (long long)gid[s] - e.pre_first;
+        const int source = e.source_of ? e.source_of[offset] : (int)offset;
+        if (source < 0) continue;
+        for (long long seg = 0; seg < p.max_seg; ++seg)
+            deliver_segment(e, (unsigned int)source, seg, (real)mult[s], step, 0);
     }
 }
 
@@ -119,6 +158,8 @@ extern "C" long long run_steps(const RunArgs* args)
     const HostTable* const tables = (const HostTable*)args->tables;
     const HostSampler* const samplers = (const HostSampler*)args->samplers;
     const HostPlastic* const plastic = (const HostPlastic*)args->plastic;
+    const HostProcedural* const procedural = (const HostProcedural*)args->procedural;
+    std::vector<unsigned long long> pairs;
     int count = 0;
     const StepArgs sa{(int*)args->spk_gid, (int*)args->spk_mult, &count};
     for (long long k = 0; k < args->n_steps; ++k) {
@@ -149,6 +190,8 @@ extern "C" long long run_steps(const RunArgs* args)
         if (count > 0) {
             for (int t = 0; t < args->n_tables; ++t)
                 deliver(tables[t], sa.gid, sa.mult, count, step);
+            if (procedural->n_entries)
+                deliver_procedural(*procedural, sa.gid, sa.mult, count, step, pairs);
             for (int t = 0; t < args->n_plastic; ++t)
                 propagate_plastic(plastic[t], sa, step, args->dt);
         }

@@ -23,7 +23,7 @@ CACHE_ENV = "PYNN_NEURONGPU_CPU_CACHE"
 # -ffp-contract=off: no fused multiply-adds, so float64 results are the reference engine's
 FLAGS = ("-std=c++17", "-O2", "-ffp-contract=off", "-fno-fast-math", "-fPIC", "-shared")
 HEADERS = ("host_prelude.h", "host_step.h", "neurongpu_common.cuh", "rkf45.cuh",
-           "plastic_synapses.cu")
+           "plastic_synapses.cu", "procedural.cu")
 
 
 class CompilerMissing(RuntimeError):

@@ -7,9 +7,9 @@ depends on random streams or schedules: the injected currents (stimuli.block_cur
 and the spike counts of source families (their model's ``update_block``, the reference
 update for a block of steps, drawing the same numbers from the same streams); one call
 then runs the block's steps: updates, spike and state recording, delivery into the ring
-buffers, the plastic synapses (engine/cpu/plastic.py: the GPU's kernels) and the per-step
-state check. A network the library cannot run goes to the reference step
-(:func:`unsupported` says why).
+buffers, the procedural projections (engine/cpu/procedural.py) and the plastic synapses
+(engine/cpu/plastic.py), both the GPU's kernels, and the per-step state check. A network
+the library cannot run goes to the reference step (:func:`unsupported` says why).
 """
 
 from __future__ import annotations
@@ -25,13 +25,15 @@ from ..reference_step import RUN_BLOCK, STIM_BLOCK_VALUES
 from ..stimuli import block_currents
 from . import codegen, compiler
 from . import plastic as host_plastic
+from . import procedural as host_procedural
 
 _U64, _I64 = np.uint64, np.int64
 HOST_FAMILY_DTYPE = np.dtype([("counts", _U64), ("stim_block", _U64), ("kind", _I64)])
 SAMPLER_DTYPE = np.dtype([("values", _U64), ("local", _U64), ("out", _U64), ("n_rec", _I64),
                           ("interval", _I64), ("first_row", _I64)])
 RUN_ARGS_DTYPE = np.dtype([(n, _U64) for n in ("fams", "host", "tables", "samplers",
-                                               "plastic", "spk_gid", "spk_mult", "zero_stim")]
+                                               "plastic", "procedural", "spk_gid", "spk_mult",
+                                               "zero_stim")]
                           + [(n, _I64) for n in ("n_fams", "n_tables", "n_samplers",
                                                  "n_plastic", "first_step", "n_steps",
                                                  "check")]
@@ -67,11 +69,9 @@ def unsupported(net) -> str | None:
         return "the network is on a GPU"
     if net.exchange is not None or net.comm.distributed:
         return "the network runs over several MPI ranks"
-    reason = host_plastic.unsupported(net)
+    reason = host_plastic.unsupported(net) or host_procedural.unsupported(net)
     if reason is not None:
         return reason
-    if net.procedural_groups:
-        return "it has procedural connectivity"
     missing = sorted({g.model.name for g in net.groups.values()
                       if g.size and not family_supported(g.model)})
     if missing:
@@ -165,6 +165,8 @@ class CpuStep:
         args["fams"], args["host"], args["tables"] = _ptr(fams), _ptr(host), _ptr(tables)
         args["samplers"], args["spk_gid"] = _ptr(samplers), _ptr(spk_gid)
         args["plastic"], args["n_plastic"] = _ptr(plastic.records), plastic.n
+        procedural = host_procedural.records(net)
+        args["procedural"] = _ptr(procedural.record)
         args["spk_mult"], args["zero_stim"] = _ptr(spk_mult), _ptr(zero_stim)
         args["n_fams"], args["n_tables"] = len(groups), len(net._tables)
         args["n_samplers"], args["check"] = len(recorders), int(net.check_numerics)
