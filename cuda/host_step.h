@@ -6,7 +6,9 @@
 // delivers the step's spikes into its ring buffer, spike by spike, synapse by synapse, so
 // every float addition happens in the order of the reference's scatter-add; then the
 // procedural projections regenerate their synapses (cuda/procedural.cu) and each plastic
-// group runs its GPU kernel (cuda/plastic_synapses.cu) on the step's spike list.
+// group runs its GPU kernel (cuda/plastic_synapses.cu) on the step's spike list. Under MPI
+// the steps deliver nothing: their spikes go to the interval's exchange, and deliver_spikes
+// delivers what it returns.
 // Needs FamilyArgs (generated), plastic_synapses.cu, procedural.cu and host_prelude.h; the
 // generated source defines update_family() and check_family() and includes this file once.
 #pragma once
@@ -70,10 +72,14 @@ struct HostProcedural {
     long long n_entries, max_seg;
 };
 
+// first_row: the row of the block's counts and currents that step first_step takes;
+// deliver 0 (under MPI): each step's spikes are appended to ex_step/ex_gid/ex_mult (count
+// in *ex_count) for the interval's exchange, and delivered after it (deliver_spikes)
 struct RunArgs {
     unsigned long long fams, host, tables, samplers, plastic, procedural, spk_gid, spk_mult,
-        zero_stim;
-    long long n_fams, n_tables, n_samplers, n_plastic, first_step, n_steps, check;
+        zero_stim, ex_step, ex_gid, ex_mult, ex_count;
+    long long n_fams, n_tables, n_samplers, n_plastic, first_step, n_steps, first_row, check,
+        deliver;
     double dt;
 };
 
@@ -149,33 +155,47 @@ static inline void propagate_plastic(const HostPlastic& p, const StepArgs& sa,
                    (const int*)p.post_slot, h, p.tics, dt, (int)p.mode);
 }
 
+// The delivery of step `step`'s spike list: static tables, procedural projections, plastic
+// groups, in the reference's order (reference_step._deliver).
+static void deliver_step(const RunArgs* args, const StepArgs& sa, const long long step,
+                         std::vector<unsigned long long>& pairs)
+{
+    const HostTable* const tables = (const HostTable*)args->tables;
+    const HostPlastic* const plastic = (const HostPlastic*)args->plastic;
+    const HostProcedural* const procedural = (const HostProcedural*)args->procedural;
+    const int count = *sa.count;
+    for (int t = 0; t < args->n_tables; ++t)
+        deliver(tables[t], sa.gid, sa.mult, count, step);
+    if (procedural->n_entries)
+        deliver_procedural(*procedural, sa.gid, sa.mult, count, step, pairs);
+    for (int t = 0; t < args->n_plastic; ++t)
+        propagate_plastic(plastic[t], sa, step, args->dt);
+}
+
 // Runs args->n_steps steps from args->first_step; returns the number of steps run, negated
 // where the state check failed after the last of them.
 extern "C" long long run_steps(const RunArgs* args)
 {
     FamilyArgs* const fams = (FamilyArgs*)args->fams;
     const HostFamily* const host = (const HostFamily*)args->host;
-    const HostTable* const tables = (const HostTable*)args->tables;
     const HostSampler* const samplers = (const HostSampler*)args->samplers;
-    const HostPlastic* const plastic = (const HostPlastic*)args->plastic;
-    const HostProcedural* const procedural = (const HostProcedural*)args->procedural;
     std::vector<unsigned long long> pairs;
     int count = 0;
     const StepArgs sa{(int*)args->spk_gid, (int*)args->spk_mult, &count};
     for (long long k = 0; k < args->n_steps; ++k) {
-        const long long step = args->first_step + k;
+        const long long step = args->first_step + k, block_row = args->first_row + k;
         count = 0;
         for (int j = 0; j < args->n_fams; ++j) {
             FamilyArgs& f = fams[j];
             const HostFamily& h = host[j];
             if (h.kind == 1) {
-                const int* row = (const int*)h.counts + k * f.n;
+                const int* row = (const int*)h.counts + block_row * f.n;
                 const int* gids = (const int*)f.gids;
                 for (int i = 0; i < f.n; ++i)
                     if (row[i] > 0) finish_spike(f, sa, i, gids[i], row[i], step);
                 continue;
             }
-            f.stim = h.stim_block ? (unsigned long long)((real*)h.stim_block + k * f.n)
+            f.stim = h.stim_block ? (unsigned long long)((real*)h.stim_block + block_row * f.n)
                                   : args->zero_stim;
             update_family(j, f, step, args->dt, &sa);
         }
@@ -187,13 +207,15 @@ extern "C" long long run_steps(const RunArgs* args)
             real* out = (real*)s.out + ((step + 1) / s.interval - s.first_row) * s.n_rec;
             for (long long c = 0; c < s.n_rec; ++c) out[c] = values[local[c]];
         }
-        if (count > 0) {
-            for (int t = 0; t < args->n_tables; ++t)
-                deliver(tables[t], sa.gid, sa.mult, count, step);
-            if (procedural->n_entries)
-                deliver_procedural(*procedural, sa.gid, sa.mult, count, step, pairs);
-            for (int t = 0; t < args->n_plastic; ++t)
-                propagate_plastic(plastic[t], sa, step, args->dt);
+        if (!args->deliver) {
+            long long& n = *(long long*)args->ex_count;
+            for (int q = 0; q < count; ++q, ++n) {
+                ((int*)args->ex_step)[n] = (int)step;
+                ((int*)args->ex_gid)[n] = sa.gid[q];
+                ((int*)args->ex_mult)[n] = sa.mult[q];
+            }
+        } else if (count > 0) {
+            deliver_step(args, sa, step, pairs);
         }
         if (args->check) {
             for (int j = 0; j < args->n_fams; ++j)
@@ -201,4 +223,19 @@ extern "C" long long run_steps(const RunArgs* args)
         }
     }
     return args->n_steps;
+}
+
+// Under MPI, after an interval's exchange: step steps[i]'s spikes, gid/mult[offsets[i] ..
+// offsets[i + 1]) in the one-process order, delivered as that step's own delivery.
+extern "C" void deliver_spikes(const RunArgs* args, const long long n_steps,
+                               const long long* steps, const long long* offsets,
+                               const int* gid, const int* mult)
+{
+    std::vector<unsigned long long> pairs;
+    for (long long i = 0; i < n_steps; ++i) {
+        int count = (int)(offsets[i + 1] - offsets[i]);
+        if (count == 0) continue;
+        const StepArgs sa{(int*)gid + offsets[i], (int*)mult + offsets[i], &count};
+        deliver_step(args, sa, steps[i], pairs);
+    }
 }

@@ -72,7 +72,8 @@ _BY_SOURCE: dict[tuple[str, str], ctypes.CDLL] = {}  # this process's loads: no 
 
 
 def load(source: str) -> ctypes.CDLL:
-    """The library built from `source` (compiled now unless cached), its run_steps bound."""
+    """The library built from `source` (compiled now unless cached), its run_steps and
+    deliver_spikes bound."""
     cxx = compiler()
     if cxx is None:
         raise CompilerMissing("no C++ compiler found (set PYNN_NEURONGPU_CXX or CXX, or "
@@ -103,5 +104,7 @@ def load(source: str) -> ctypes.CDLL:
     lib = ctypes.CDLL(str(path))
     lib.run_steps.restype = ctypes.c_longlong
     lib.run_steps.argtypes = [ctypes.c_void_p]
+    lib.deliver_spikes.restype = None
+    lib.deliver_spikes.argtypes = [ctypes.c_void_p, ctypes.c_longlong] + [ctypes.c_void_p] * 4
     _LOADED[key] = _BY_SOURCE[(source, cxx)] = lib
     return lib
