@@ -2,6 +2,7 @@
 // pyNN_neurongpu/engine/cpu): CUDA's qualifiers defined away and its intrinsics in plain C++
 // with the same results. Included before neurongpu_common.cuh.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -11,7 +12,7 @@
 
 using std::exp; using std::expm1; using std::fabs; using std::fmax; using std::fmin;
 using std::floor; using std::log; using std::log1p; using std::pow; using std::sqrt;
-using std::isfinite; using std::isinf;
+using std::isfinite; using std::isinf; using std::max; using std::min;
 
 static inline unsigned int __umulhi(unsigned int a, unsigned int b)
 {
@@ -37,3 +38,10 @@ static inline T atomicOr(T* p, T v)
 // a kernel runs as one block of one thread: its grid-stride loops visit every item in order
 struct HostDim3 { unsigned int x, y, z; };
 static const HostDim3 gridDim{1, 1, 1}, blockDim{1, 1, 1}, blockIdx{0, 0, 0}, threadIdx{0, 0, 0};
+// a warp has one lane (cuda/procedural.cu): a shuffle reads the lane's own value, which is
+// the lane asked for (the last) or one the caller does not add (lane >= d never holds)
+#define WARP_LANES 1
+template <typename T>
+static inline T __shfl_sync(unsigned int, T v, int) { return v; }
+template <typename T>
+static inline T __shfl_up_sync(unsigned int, T v, unsigned int) { return v; }

@@ -4,12 +4,16 @@
 // appending spikes to the step's list in family order and index order; recorded spikes and
 // state samples are written to the chunk's buffers; then each target family's table
 // delivers the step's spikes into its ring buffer, spike by spike, synapse by synapse, so
-// every float addition happens in the order of the reference's scatter-add; then each
-// plastic group runs its GPU kernel (cuda/plastic_synapses.cu), a stochastic group the
-// reference's update (host_stochastic.h), on the step's spike list.
-// Needs FamilyArgs (generated), plastic_synapses.cu and host_prelude.h; the generated
-// source defines update_family() and check_family() and includes this file once.
+// every float addition happens in the order of the reference's scatter-add; then the
+// procedural projections regenerate their synapses (cuda/procedural.cu) and each plastic
+// group runs its GPU kernel (cuda/plastic_synapses.cu), a stochastic group the reference's
+// update (host_stochastic.h), on the step's spike list. Under MPI the steps deliver
+// nothing: their spikes go to the interval's exchange, and deliver_spikes delivers what it
+// returns.
+// Needs FamilyArgs (generated), plastic_synapses.cu, procedural.cu and host_prelude.h; the
+// generated source defines update_family() and check_family() and includes this file once.
 #pragma once
+#include <vector>
 #include "host_stochastic.h"
 
 // What array code drew for one step of a random source family from the reference's NumPy
@@ -92,9 +96,21 @@ struct HostPlastic {
     long long kind, mode, record_post, tics;
 };
 
+// The procedural projections' tables (engine/gpu/procedural.py entry_tables, as the GPU's
+// procedural_deliver reads them); n_entries 0: none
+struct HostProcedural {
+    unsigned long long interval_of, iv_begin, iv_entries, entries;
+    long long n_entries, max_seg;
+};
+
+// first_row: the row of the block's counts and currents that step first_step takes;
+// deliver 0 (under MPI): each step's spikes are appended to ex_step/ex_gid/ex_mult (count
+// in *ex_count) for the interval's exchange, and delivered after it (deliver_spikes)
 struct RunArgs {
-    unsigned long long fams, host, tables, samplers, plastic, spk_gid, spk_mult, zero_stim;
-    long long n_fams, n_tables, n_samplers, n_plastic, first_step, n_steps, check;
+    unsigned long long fams, host, tables, samplers, plastic, procedural, spk_gid, spk_mult,
+        zero_stim, ex_step, ex_gid, ex_mult, ex_count;
+    long long n_fams, n_tables, n_samplers, n_plastic, first_step, n_steps, first_row, check,
+        deliver;
     double dt;
 };
 
@@ -119,6 +135,35 @@ static inline void deliver(const HostTable& t, const int* gid, const int* mult,
             const long long slot = (step + delay) % n_slots;
             ring[(slot * n_ports + port) * n + target] += tab.weight[k] * m;
         }
+    }
+}
+
+// The reference's order (ProceduralGroup.deliver, projection after projection): the
+// (entry, spike) pairs sorted by entry, whose order is the projections', each entry's
+// spikes in the list's order; deliver_segment then walks each row in draw order.
+static void deliver_procedural(const HostProcedural& p, const int* gid, const int* mult,
+                               const int n_spikes, const long long step,
+                               std::vector<unsigned long long>& pairs)
+{
+    const int* const interval_of = (const int*)p.interval_of;
+    const int* const iv_begin = (const int*)p.iv_begin;
+    const int* const iv_entries = (const int*)p.iv_entries;
+    const ProceduralEntry* const entries = (const ProceduralEntry*)p.entries;
+    pairs.clear();
+    for (int s = 0; s < n_spikes; ++s) {
+        const int iv = interval_of[gid[s]];
+        for (int k = iv_begin[iv]; k < iv_begin[iv + 1]; ++k)
+            pairs.push_back(((unsigned long long)iv_entries[k] << 32) | (unsigned int)s);
+    }
+    std::sort(pairs.begin(), pairs.end());
+    for (const unsigned long long pair : pairs) {
+        const ProceduralEntry& e = entries[pair >> 32];
+        const int s = (int)(pair & 0xFFFFFFFFull);
+        const long long offset = (long long)gid[s] - e.pre_first;
+        const int source = e.source_of ? e.source_of[offset] : (int)offset;
+        if (source < 0) continue;
+        for (long long seg = 0; seg < p.max_seg; ++seg)
+            deliver_segment(e, (unsigned int)source, seg, (real)mult[s], step, 0);
     }
 }
 
@@ -150,32 +195,48 @@ static inline void propagate_plastic(const HostPlastic& p, const StepArgs& sa,
                    (const int*)p.post_slot, h, p.tics, dt, (int)p.mode);
 }
 
+// The delivery of step `step`'s spike list: static tables, procedural projections, plastic
+// groups, in the reference's order (reference_step._deliver).
+static void deliver_step(const RunArgs* args, const StepArgs& sa, const long long step,
+                         std::vector<unsigned long long>& pairs, StochasticScratch& scratch)
+{
+    const HostTable* const tables = (const HostTable*)args->tables;
+    const HostPlastic* const plastic = (const HostPlastic*)args->plastic;
+    const HostProcedural* const procedural = (const HostProcedural*)args->procedural;
+    const int count = *sa.count;
+    for (int t = 0; t < args->n_tables; ++t)
+        deliver(tables[t], sa.gid, sa.mult, count, step);
+    if (procedural->n_entries)
+        deliver_procedural(*procedural, sa.gid, sa.mult, count, step, pairs);
+    for (int t = 0; t < args->n_plastic; ++t)
+        propagate_plastic(plastic[t], sa, step, args->dt, scratch);
+}
+
 // Runs args->n_steps steps from args->first_step; returns the number of steps run, negated
 // where the state check failed after the last of them.
 extern "C" long long run_steps(const RunArgs* args)
 {
     FamilyArgs* const fams = (FamilyArgs*)args->fams;
     const HostFamily* const host = (const HostFamily*)args->host;
-    const HostTable* const tables = (const HostTable*)args->tables;
     const HostSampler* const samplers = (const HostSampler*)args->samplers;
-    const HostPlastic* const plastic = (const HostPlastic*)args->plastic;
+    std::vector<unsigned long long> pairs;
     int count = 0;
     StepArgs sa{(int*)args->spk_gid, (int*)args->spk_mult, &count, {}};
     StochasticScratch scratch;
     for (long long k = 0; k < args->n_steps; ++k) {
-        const long long step = args->first_step + k;
+        const long long step = args->first_step + k, block_row = args->first_row + k;
         count = 0;
         for (int j = 0; j < args->n_fams; ++j) {
             FamilyArgs& f = fams[j];
             const HostFamily& h = host[j];
             if (h.kind == 1) {
-                const int* row = (const int*)h.counts + k * f.n;
+                const int* row = (const int*)h.counts + block_row * f.n;
                 const int* gids = (const int*)f.gids;
                 for (int i = 0; i < f.n; ++i)
                     if (row[i] > 0) finish_spike(f, sa, i, gids[i], row[i], step);
                 continue;
             }
-            f.stim = h.stim_block ? (unsigned long long)((real*)h.stim_block + k * f.n)
+            f.stim = h.stim_block ? (unsigned long long)((real*)h.stim_block + block_row * f.n)
                                   : args->zero_stim;
             sa.draws = {k == 0 ? (const double*)h.prime : nullptr,
                         (const double*)h.real + k * h.n_real * f.n,
@@ -191,11 +252,15 @@ extern "C" long long run_steps(const RunArgs* args)
             real* out = (real*)s.out + ((step + 1) / s.interval - s.first_row) * s.n_rec;
             for (long long c = 0; c < s.n_rec; ++c) out[c] = values[local[c]];
         }
-        if (count > 0) {
-            for (int t = 0; t < args->n_tables; ++t)
-                deliver(tables[t], sa.gid, sa.mult, count, step);
-            for (int t = 0; t < args->n_plastic; ++t)
-                propagate_plastic(plastic[t], sa, step, args->dt, scratch);
+        if (!args->deliver) {
+            long long& n = *(long long*)args->ex_count;
+            for (int q = 0; q < count; ++q, ++n) {
+                ((int*)args->ex_step)[n] = (int)step;
+                ((int*)args->ex_gid)[n] = sa.gid[q];
+                ((int*)args->ex_mult)[n] = sa.mult[q];
+            }
+        } else if (count > 0) {
+            deliver_step(args, sa, step, pairs, scratch);
         }
         if (args->check) {
             for (int j = 0; j < args->n_fams; ++j)
@@ -203,4 +268,20 @@ extern "C" long long run_steps(const RunArgs* args)
         }
     }
     return args->n_steps;
+}
+
+// Under MPI, after an interval's exchange: step steps[i]'s spikes, gid/mult[offsets[i] ..
+// offsets[i + 1]) in the one-process order, delivered as that step's own delivery.
+extern "C" void deliver_spikes(const RunArgs* args, const long long n_steps,
+                               const long long* steps, const long long* offsets,
+                               const int* gid, const int* mult)
+{
+    std::vector<unsigned long long> pairs;
+    StochasticScratch scratch;
+    for (long long i = 0; i < n_steps; ++i) {
+        int count = (int)(offsets[i + 1] - offsets[i]);
+        if (count == 0) continue;
+        const StepArgs sa{(int*)gid + offsets[i], (int*)mult + offsets[i], &count, {}};
+        deliver_step(args, sa, steps[i], pairs, scratch);
+    }
 }

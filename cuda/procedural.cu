@@ -13,6 +13,10 @@
 // in draw order: lane l takes draws l, l + 32, ...; geometric skipping (bernoulli) draws
 // 32 gaps at once and places them by a warp prefix sum, the positions the sequential walk
 // of the array code reaches.
+//
+// The compiled CPU step (engine/cpu/procedural.py) builds this file as host C++: its warps
+// have one lane (WARP_LANES, host_prelude.h), so deliver_segment walks a row in draw
+// order, one synapse after another, as the array code adds them.
 #include "neurongpu_common.cuh"
 
 #define RULE_ALL 0
@@ -171,6 +175,9 @@ struct ProceduralEntry {
 };
 
 #define FULL_WARP 0xFFFFFFFFu
+#ifndef WARP_LANES
+#define WARP_LANES 32
+#endif
 #define SEGMENT 4096ll        // engine/procedural.py SEGMENT
 #define ORDINAL_BITS 13
 
@@ -190,7 +197,7 @@ __device__ __forceinline__ void deliver_synapse(const ProceduralEntry& e, unsign
 }
 
 // Segment `seg` of the synapses of source `src` of entry `e` (draws, or for bernoulli
-// targets, [seg * SEGMENT, (seg + 1) * SEGMENT)), by the 32 lanes of a warp (all must call).
+// targets, [seg * SEGMENT, (seg + 1) * SEGMENT)), by the lanes of a warp (all must call).
 __device__ void deliver_segment(const ProceduralEntry& e, unsigned int src, long long seg,
                                 real mult, long long step, int lane)
 {
@@ -201,7 +208,7 @@ __device__ void deliver_segment(const ProceduralEntry& e, unsigned int src, long
         if (first >= rule.n_post) return;
         const long long length = min((long long)SEGMENT, rule.n_post - first);
         long long last = -1;
-        for (unsigned int base = 0;; base += 32) {
+        for (unsigned int base = 0;; base += WARP_LANES) {
             const unsigned int k = base + (unsigned int)lane;
             const Philox4 w = philox4x32_10(src, PURPOSE_CONNECT, k, (unsigned int)seg,
                                             (unsigned int)rule.key0, (unsigned int)rule.key1);
@@ -209,7 +216,7 @@ __device__ void deliver_segment(const ProceduralEntry& e, unsigned int src, long
                                     (double)SEGMENT);
             long long position = (long long)gap + 1;
             #pragma unroll
-            for (int d = 1; d < 32; d <<= 1) {
+            for (int d = 1; d < WARP_LANES; d <<= 1) {
                 const long long up = __shfl_up_sync(FULL_WARP, position, d);
                 if (lane >= d) position += up;
             }
@@ -217,7 +224,7 @@ __device__ void deliver_segment(const ProceduralEntry& e, unsigned int src, long
             if (position < length && first + position != ex)
                 deliver_synapse(e, src, ((unsigned long long)seg << ORDINAL_BITS) + k,
                                 first + position, mult, step);
-            last = __shfl_sync(FULL_WARP, position, 31);
+            last = __shfl_sync(FULL_WARP, position, WARP_LANES - 1);
             if (last >= length) break;
         }
         return;
@@ -231,7 +238,7 @@ __device__ void deliver_segment(const ProceduralEntry& e, unsigned int src, long
     if (rule.kind == RULE_FIXED_OUT && !rule.replace)
         perm_keys = philox4x32_10(src, PURPOSE_PERMUTATION, 0u, 0u, (unsigned int)rule.key0,
                                   (unsigned int)rule.key1);
-    for (long long o = first + lane; o < stop; o += 32) {
+    for (long long o = first + lane; o < stop; o += WARP_LANES) {
         const unsigned long long ordinal = (unsigned long long)o;
         long long target;
         if (rule.kind == RULE_ALL) {
@@ -262,7 +269,7 @@ __device__ void deliver_segment(const ProceduralEntry& e, unsigned int src, long
 // iv_entries[iv_begin[iv] .. iv_begin[iv + 1]); max_k: the most entries of an interval;
 // max_seg: the most segments of a row. A warp takes one (spike, entry, segment).
 // The step is clock[0] (the launch comes before the step's end advances it). Needs
-// blockDim.x a multiple of 32.
+// blockDim.x a multiple of WARP_LANES.
 extern "C" __global__ void procedural_deliver(
     const long long* __restrict__ clock, const int* __restrict__ spk_gid,
     const int* __restrict__ spk_mult, const int* __restrict__ spk_count,
@@ -270,13 +277,13 @@ extern "C" __global__ void procedural_deliver(
     const int* __restrict__ iv_entries, const ProceduralEntry* __restrict__ entries,
     const int max_k, const int max_seg)
 {
-    const int lane = threadIdx.x & 31;
-    const long long n_warps = ((long long)gridDim.x * blockDim.x) >> 5;
+    const int lane = threadIdx.x % WARP_LANES;
+    const long long n_warps = ((long long)gridDim.x * blockDim.x) / WARP_LANES;
     const long long per_spike = (long long)max_k * max_seg;
     const long long items = (long long)(*spk_count) * per_spike;
     const long long step = clock[0];
-    for (long long p = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5; p < items;
-         p += n_warps) {
+    for (long long p = ((long long)blockIdx.x * blockDim.x + threadIdx.x) / WARP_LANES;
+         p < items; p += n_warps) {
         const int s = (int)(p / per_spike);
         const long long rest = p - s * per_spike;
         const int k = (int)(rest / max_seg);

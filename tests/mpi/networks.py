@@ -84,6 +84,10 @@ def exchange_figures():
 
 
 def main(kind: str, path: str):
+    from pyNN_neurongpu.engine import cpu
+    compiled = []   # runs of the compiled CPU step (MPI_NETWORKS_BACKEND=cpu-compiled)
+    run = cpu.CpuStep.run
+    cpu.CpuStep.run = lambda self, n: compiled.append(n) or run(self, n)
     pops, projections = build(kind)
     for p in pops:
         p.record("spikes")
@@ -97,6 +101,7 @@ def main(kind: str, path: str):
     weights = [prj.get("weight", format="list", gather=True) for prj in projections]
     sizes = [prj.size() for prj in projections]
     exchange = sim.simulator.state.comm.allgather(exchange_figures())
+    compiled = sim.simulator.state.comm.allgather(len(compiled))
     gpu_step = sim.simulator.state.network.last_gpu_step is not None
     assert sum(p.local_size for p in pops) <= sum(p.size for p in pops)
     if sim.rank() == 0:
@@ -115,6 +120,7 @@ def main(kind: str, path: str):
         out["sizes"] = np.array(sizes)
         out["ranks"] = np.array([sim.num_processes()])
         out["gpu_step"] = np.array([gpu_step])
+        out["compiled"] = np.array(compiled)   # per rank
     out["exchange"] = np.array(exchange)
     if sim.rank() == 0:
         np.savez(path, **out)

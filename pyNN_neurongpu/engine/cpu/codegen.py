@@ -1,7 +1,8 @@
 """The compiled CPU engine's source: the GPU's generated per-family device functions
-(engine/gpu/codegen.py, from the same model declarations and cuda/<family>.cu fragments)
-and its plastic synapses' kernels (cuda/plastic_synapses.cu), compiled as host C++ around
-the loop over a chunk of steps in cuda/host_step.h.
+(engine/gpu/codegen.py, from the same model declarations and cuda/<family>.cu fragments),
+its plastic synapses' kernels (cuda/plastic_synapses.cu) and its procedural delivery
+(cuda/procedural.cu), compiled as host C++ around the loop over a chunk of steps in
+cuda/host_step.h.
 
 Nothing here restates a model: a family's fields come from ``kernel_fields``, its update
 from ``family_function_source``, its checked state from ``numerics.checked_variables``.
@@ -71,6 +72,7 @@ def library_source(families: tuple, real: str) -> str:
         '#include "neurongpu_common.cuh"',
         '#include "rkf45.cuh"',
         '#include "plastic_synapses.cu"',
+        '#include "procedural.cu"',
         FAMILY_ARGS_STRUCT,
         '#include "host_step.h"',
         *functions,

@@ -23,7 +23,7 @@ CACHE_ENV = "PYNN_NEURONGPU_CPU_CACHE"
 # -ffp-contract=off: no fused multiply-adds, so float64 results are the reference engine's
 FLAGS = ("-std=c++17", "-O2", "-ffp-contract=off", "-fno-fast-math", "-fPIC", "-shared")
 HEADERS = ("host_prelude.h", "host_step.h", "host_stochastic.h", "neurongpu_common.cuh",
-           "rkf45.cuh", "plastic_synapses.cu")
+           "rkf45.cuh", "plastic_synapses.cu", "procedural.cu")
 
 
 class CompilerMissing(RuntimeError):
@@ -72,7 +72,8 @@ _BY_SOURCE: dict[tuple[str, str], ctypes.CDLL] = {}  # this process's loads: no 
 
 
 def load(source: str) -> ctypes.CDLL:
-    """The library built from `source` (compiled now unless cached), its run_steps bound."""
+    """The library built from `source` (compiled now unless cached), its run_steps and
+    deliver_spikes bound."""
     cxx = compiler()
     if cxx is None:
         raise CompilerMissing("no C++ compiler found (set PYNN_NEURONGPU_CXX or CXX, or "
@@ -103,5 +104,7 @@ def load(source: str) -> ctypes.CDLL:
     lib = ctypes.CDLL(str(path))
     lib.run_steps.restype = ctypes.c_longlong
     lib.run_steps.argtypes = [ctypes.c_void_p]
+    lib.deliver_spikes.restype = None
+    lib.deliver_spikes.argtypes = [ctypes.c_void_p, ctypes.c_longlong] + [ctypes.c_void_p] * 4
     _LOADED[key] = _BY_SOURCE[(source, cxx)] = lib
     return lib

@@ -9,8 +9,9 @@ reference update for a block of steps, drawing the same numbers from the same st
 and the numbers the other random sources' updates draw (their model's ``draws``, which
 the reference update draws through too), which the fragments' ``rng`` hands out; one call
 then runs the block's steps: updates, spike and state recording, delivery into the ring
-buffers, the plastic and stochastic synapses (engine/cpu/plastic.py) and the per-step
-state check. A network the library cannot run goes to the reference step
+buffers, the procedural projections (engine/cpu/procedural.py), the plastic synapses
+(engine/cpu/plastic.py; both the GPU's kernels) and the stochastic synapses, and the
+per-step state check. A network the library cannot run goes to the reference step
 (:func:`unsupported` says why).
 """
 
@@ -23,10 +24,11 @@ import numpy as np
 from ..gpu.abi import FAMILY_ARGS_DTYPE, PROP_TABLE_DTYPE
 from ..models import StepContext
 from ..numerics import check as check_numerics
-from ..reference_step import RUN_BLOCK, STIM_BLOCK_VALUES
+from ..reference_step import RUN_BLOCK, STIM_BLOCK_VALUES, _check_on_every_rank
 from ..stimuli import block_currents
 from . import codegen, compiler
 from . import plastic as host_plastic
+from . import procedural as host_procedural
 
 _U64, _I64 = np.uint64, np.int64
 HOST_FAMILY_DTYPE = np.dtype([(n, _U64) for n in ("counts", "stim_block", "prime", "real")]
@@ -34,13 +36,16 @@ HOST_FAMILY_DTYPE = np.dtype([(n, _U64) for n in ("counts", "stim_block", "prime
 SAMPLER_DTYPE = np.dtype([("values", _U64), ("local", _U64), ("out", _U64), ("n_rec", _I64),
                           ("interval", _I64), ("first_row", _I64)])
 RUN_ARGS_DTYPE = np.dtype([(n, _U64) for n in ("fams", "host", "tables", "samplers",
-                                               "plastic", "spk_gid", "spk_mult", "zero_stim")]
+                                               "plastic", "procedural", "spk_gid", "spk_mult",
+                                               "zero_stim", "ex_step", "ex_gid", "ex_mult",
+                                               "ex_count")]
                           + [(n, _I64) for n in ("n_fams", "n_tables", "n_samplers",
                                                  "n_plastic", "first_step", "n_steps",
-                                                 "check")]
+                                                 "first_row", "check", "deliver")]
                           + [("dt", np.float64)])
 REC_ENTRIES = 1 << 22  # recorded spikes one block may hold (a block is shortened to fit)
 DRAW_VALUES = 1 << 22  # numbers a random source family may draw for one block (likewise)
+EX_ENTRIES = 1 << 22   # under MPI: spikes one call may hold for the exchange (steps per call)
 
 
 def _ptr(a) -> int:
@@ -86,13 +91,12 @@ def unsupported(net) -> str | None:
     """Why the compiled CPU step cannot run network `net` (None: it can)."""
     if net.backend.is_gpu:
         return "the network is on a GPU"
-    if net.exchange is not None or net.comm.distributed:
-        return "the network runs over several MPI ranks"
-    reason = host_plastic.unsupported(net)
+    if net.exchange is not None and net.plastic_groups:
+        return ("it has plastic synapses and runs over several MPI ranks (their post-synaptic "
+                "spikes are not all in the exchanged spikes)")
+    reason = host_plastic.unsupported(net) or host_procedural.unsupported(net)
     if reason is not None:
         return reason
-    if net.procedural_groups:
-        return "it has procedural connectivity"
     missing = sorted({g.model.name for g in net.groups.values()
                       if g.size and not family_supported(g.model)})
     if missing:
@@ -190,10 +194,15 @@ class CpuStep:
         args["fams"], args["host"], args["tables"] = _ptr(fams), _ptr(host), _ptr(tables)
         args["samplers"], args["spk_gid"] = _ptr(samplers), _ptr(spk_gid)
         args["plastic"], args["n_plastic"] = _ptr(plastic.records), plastic.n
+        procedural = host_procedural.records(net)
+        args["procedural"] = _ptr(procedural.record)
         args["spk_mult"], args["zero_stim"] = _ptr(spk_mult), _ptr(zero_stim)
         args["n_fams"], args["n_tables"] = len(groups), len(net._tables)
-        args["n_samplers"], args["check"] = len(recorders), int(net.check_numerics)
-        args["dt"] = net.dt
+        args["n_samplers"], args["dt"] = len(recorders), net.dt
+        exchanged = None if net.exchange is None else _Exchanged(net, self.lib, groups, args)
+        args["check"] = int(net.check_numerics and exchanged is None)
+        args["deliver"] = int(exchanged is None)
+        interval_start = net.step
         while net.step < end:
             block_len = min(max_block, end - net.step)
             for s in net.stimuli:  # targets join a stimulus only at a block's start
@@ -238,7 +247,14 @@ class CpuStep:
                 samplers[r] = (_ptr(rec.group.state[rec.variable]), _ptr(local), _ptr(out),
                                local.size, rec.interval, first)
                 outs.append((rec, out, first))
-            args["first_step"], args["n_steps"] = start, block_len
+            if exchanged is not None:
+                try:
+                    interval_start = exchanged.run(start, block_len, end, interval_start)
+                finally:
+                    self._drain(outs, start, net.step - start)
+                del blocks
+                continue
+            args["first_step"], args["n_steps"], args["first_row"] = start, block_len, 0
             done = int(self.lib.run_steps(ctypes.c_void_p(_ptr(args))))
             plastic.end_block()
             failed = done < 0
@@ -264,3 +280,60 @@ class CpuStep:
             if last >= first:
                 rec.add_block(np.arange(first, last + 1) * rec.interval,
                               out[:last - first + 1].astype(float))
+
+
+class _Exchanged:
+    """A block of compiled steps under MPI (engine/parallel.py), as the reference runs it:
+    calls that end at interval boundaries (or the run's end) deliver nothing and hand every
+    step's spikes to the exchange; at an interval's end the state is checked on every rank
+    together, and the spikes the exchange returns are delivered step by step in the
+    one-process order (``deliver_spikes``)."""
+
+    def __init__(self, net, lib, groups, args):
+        self.net, self.lib, self.groups, self.args = net, lib, groups, args
+        n = max(sum(g.size for g in groups), 1)   # at most one entry per neuron and step
+        self.steps_per_call = max(1, EX_ENTRIES // n)
+        self.events = np.empty((3, n * min(self.steps_per_call, net.exchange.interval)),
+                               dtype=np.int32)
+        self.count = np.zeros(1, dtype=np.int64)
+        self.shared = np.zeros(max(net.n_neurons, 1), dtype=bool)   # distributed families
+        for g in groups:
+            self.shared[g.gids] = bool(g.model.receptors)
+        args["ex_step"], args["ex_gid"], args["ex_mult"] = (_ptr(a) for a in self.events)
+        args["ex_count"] = _ptr(self.count)
+
+    def run(self, start: int, block_len: int, end: int, interval_start: int) -> int:
+        """Run the block's steps; returns the first step of the interval under way."""
+        net, args, ex = self.net, self.args, self.net.exchange
+        k = 0
+        while k < block_len:
+            first = start + k
+            n = min(block_len - k, ex.interval - first % ex.interval, self.steps_per_call)
+            args["first_step"], args["n_steps"], args["first_row"] = first, n, k
+            self.count[0] = 0
+            self.lib.run_steps(ctypes.c_void_p(_ptr(args)))
+            net.step = first + n
+            steps, gids, mult = self.events[:, :int(self.count[0])]
+            bounds = np.searchsorted(steps, np.arange(first, first + n + 1))
+            for i in range(n):
+                g = gids[bounds[i]:bounds[i + 1]].astype(np.int64)
+                ex.collect(first + i, g, mult[bounds[i]:bounds[i + 1]].astype(np.int64),
+                           self.shared[g], None)
+            if ex.due(net.step) or net.step == end:
+                _check_on_every_rank(net, self.groups, interval_start + 1, net.step)
+                self._deliver(ex.exchange())
+                interval_start = net.step
+            k += n
+        return interval_start
+
+    def _deliver(self, received):
+        if not received:
+            return
+        steps = np.array([s for s, _, _, _ in received], dtype=np.int64)
+        offsets = np.zeros(len(received) + 1, dtype=np.int64)
+        np.cumsum([g.size for _, _, g, _ in received], out=offsets[1:])
+        gids = np.concatenate([g for _, _, g, _ in received]).astype(np.int32)
+        mult = np.concatenate([c for _, _, _, c in received]).astype(np.int32)
+        self.lib.deliver_spikes(ctypes.c_void_p(_ptr(self.args)), len(received),
+                                *(ctypes.c_void_p(_ptr(a)) for a in (steps, offsets, gids,
+                                                                     mult)))

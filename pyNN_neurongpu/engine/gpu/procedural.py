@@ -14,11 +14,16 @@ A rule's values may carry scalar operations (a translation's unit factor, a sign
 kernel applies up to MAX_OPS of add, sub, mul, truediv (either operand order), neg and
 abs, in float64 like the array code. A rule with other operations is stored instead
 (:func:`kernel_can_deliver`).
+
+:func:`entry_tables` builds the tables; the compiled CPU step (engine/cpu/procedural.py)
+reads the same ones on the host.
 """
 
 from __future__ import annotations
 
+import math
 import operator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -94,7 +99,7 @@ def rule_record(rule) -> np.ndarray:
     """The RuleArgs record of `rule` (host, PROCEDURAL_RULE_DTYPE); the rule must pass
     :func:`kernel_can_deliver`."""
     rec = np.zeros(1, dtype=PROCEDURAL_RULE_DTYPE)
-    log_q = float(np.log1p(-rule.p)) if 0 < rule.p < 1 else 0.0
+    log_q = math.log1p(-rule.p) if 0 < rule.p < 1 else 0.0   # as the array code
     kind = "all" if rule.kind == "bernoulli" and rule.p >= 1 else rule.kind  # as the array code
     fields = {"kind": RULE_KINDS[kind], "n_post": rule.n_post, "n": rule.n,
               "replace": int(bool(rule.replace)), "key0": rule.key[0], "key1": rule.key[1],
@@ -116,105 +121,132 @@ def _is_empty(rule) -> bool:
             or (rule.kind == "fixed_out" and rule.counts is None and rule.n == 0))
 
 
+@dataclass
+class EntryTables:
+    """The tables of one delivery of all procedural projections (host arrays), which the
+    GPU step uploads and the compiled CPU step reads in place: `entries`, one
+    PROCEDURAL_ENTRY_DTYPE record per (projection, target family), in the network's
+    projection order; the gid intervals on which the same entries have sources
+    (`interval_of[gid]`), each interval's entries in ascending order
+    (``iv_entries[iv_begin[iv]:iv_begin[iv + 1]]``); `max_k`, the most entries of an
+    interval; `max_seg`, the most segments of a row."""
+    entries: np.ndarray
+    interval_of: np.ndarray
+    iv_begin: np.ndarray
+    iv_entries: np.ndarray
+    max_k: int
+    max_seg: int
+
+
+def entry_tables(net, groups, upload, ring_address) -> EntryTables | None:
+    """The tables of procedural groups `groups` of network `net` (None: no synapse can
+    exist). `upload(array)`: the address, where the delivery runs, of an int32 host array,
+    kept alive by the caller; `ring_address(ring)`: that of a RingBuffer's data."""
+    rows, spans = [], []
+    for group in groups:
+        if not _is_empty(group.rule):
+            for row, span in _entries(net, group, upload, ring_address):
+                rows.append(row)
+                spans.append(span)
+    if not rows:
+        return None
+    entries = np.zeros(len(rows), dtype=PROCEDURAL_ENTRY_DTYPE)
+    for i, row in enumerate(rows):
+        entries[i] = row
+    lo, hi = (np.array(v, dtype=np.int64) for v in zip(*spans))
+    bounds = np.unique(np.concatenate([[0, max(net.n_neurons, 1)], lo, hi]))
+    interval_of = np.searchsorted(bounds, np.arange(max(net.n_neurons, 1)), "right") - 1
+    first, stop = np.searchsorted(bounds, lo), np.searchsorted(bounds, hi)
+    per = stop - first
+    entry = np.repeat(np.arange(len(rows)), per)
+    interval = np.repeat(first, per) + (np.arange(per.sum()) - np.repeat(
+        np.cumsum(per) - per, per))
+    order = np.lexsort((entry, interval))
+    n_intervals = bounds.size - 1
+    begin = np.zeros(n_intervals + 1, dtype=np.int64)
+    np.add.at(begin, interval + 1, 1)
+    begin = np.cumsum(begin)
+    return EntryTables(entries, interval_of.astype(np.int32), begin.astype(np.int32),
+                       entry[order].astype(np.int32), int(np.max(begin[1:] - begin[:-1])),
+                       max(_segments(g.rule) for g in groups if not _is_empty(g.rule)))
+
+
+def _segments(rule) -> int:
+    """Segments of the longest row (procedural.SEGMENT draws or bernoulli targets)."""
+    if rule.kind in ("all", "bernoulli"):
+        longest = rule.n_post
+    elif rule.counts is not None:
+        longest = int(np.max(rule.counts)) if len(rule.counts) else 0
+    else:
+        longest = rule.n
+    return max(1, -(-longest // SEGMENT))
+
+
+def _entries(net, group, upload, ring_address):
+    """(entry record, (lo, hi) gid span) of `group` per target family."""
+    rule = group.rule
+    base = rule_record(rule)[0]
+    counts = 0 if rule.counts is None else upload(np.asarray(rule.counts, dtype=np.int32))
+    exclude = 0 if rule.exclude is None else upload(np.asarray(rule.exclude, dtype=np.int32))
+    span = group.pre_range()
+    source_of = 0
+    if span is None:
+        lo, hi = int(group.pre_gids.min()), int(group.pre_gids.max()) + 1
+        table = np.full(hi - lo, -1, dtype=np.int32)
+        table[group.pre_gids - lo] = np.arange(group.pre_gids.size, dtype=np.int32)
+        source_of = upload(table)
+        span = (lo, hi)
+    bits_half = (max(1, int(rule.n_post - 1).bit_length()) + 1) // 2
+    family, local = net.group_of(group.post_gids)
+    for gi in np.unique(family):
+        target = net._group_by_index(int(gi))
+        ring = target.ring
+        mine = family == gi
+        post_local, post_base = 0, 0
+        if mine.all() and local.size and np.array_equal(
+                local, np.arange(local[0], local[0] + local.size)):
+            post_base = int(local[0])
+        else:
+            post_local = upload(np.where(mine, local, -1).astype(np.int32))
+        row = np.zeros((), dtype=PROCEDURAL_ENTRY_DTYPE)
+        row["rule"] = base
+        fields = {"counts": counts, "exclude": exclude, "source_of": source_of,
+                  "post_local": post_local, "ring": ring_address(ring),
+                  "pre_first": span[0], "post_base": post_base, "n_slots": ring.n_slots,
+                  "n_ports": ring.n_ports, "n_local": ring.n,
+                  "port": target.model.port_index(group.receptor), "bits_half": bits_half}
+        for name, value in fields.items():
+            row[name] = value
+        yield row, span
+
+
 class ProceduralSet:
     """The device tables and the one launch of a GpuStep's procedural groups."""
 
     def __init__(self, runner, groups):
-        xp = runner.backend.xp
-        net = runner.net
+        xp = self._xp = runner.backend.xp
         self.groups = list(groups)
-        self._xp = xp
         self._keep = []   # device arrays the entries point to
-        rows, spans = [], []
-        for group in self.groups:
-            if _is_empty(group.rule):
-                continue
-            for row, span in self._entries(runner, group):
-                rows.append(row)
-                spans.append(span)
-        self.n_entries = len(rows)
         self.label = f"{len(self.groups)} projections"
-        if not rows:
+        tables = entry_tables(runner.net, self.groups, self._upload,
+                              lambda ring: int(ring.data.data.ptr))
+        self.n_entries = 0 if tables is None else len(tables.entries)
+        if tables is None:
             return
-        entries = np.zeros(len(rows), dtype=PROCEDURAL_ENTRY_DTYPE)
-        for i, row in enumerate(rows):
-            entries[i] = row
-        self.entries = xp.asarray(entries.view(np.uint8))
-        lo, hi = (np.array(v, dtype=np.int64) for v in zip(*spans))
-        bounds = np.unique(np.concatenate([[0, max(net.n_neurons, 1)], lo, hi]))
-        interval_of = np.searchsorted(bounds, np.arange(max(net.n_neurons, 1)), "right") - 1
-        first, stop = np.searchsorted(bounds, lo), np.searchsorted(bounds, hi)
-        per = stop - first
-        entry = np.repeat(np.arange(len(rows)), per)
-        interval = np.repeat(first, per) + (np.arange(per.sum()) - np.repeat(
-            np.cumsum(per) - per, per))
-        order = np.lexsort((entry, interval))
-        n_intervals = bounds.size - 1
-        begin = np.zeros(n_intervals + 1, dtype=np.int64)
-        np.add.at(begin, interval + 1, 1)
-        begin = np.cumsum(begin)
-        self.max_k = int(np.max(begin[1:] - begin[:-1]))
-        self.max_seg = max(self._segments(g.rule) for g in self.groups if not _is_empty(g.rule))
-        self.interval_of = xp.asarray(interval_of.astype(np.int32))
-        self.iv_begin = xp.asarray(begin.astype(np.int32))
-        self.iv_entries = xp.asarray(entry[order].astype(np.int32))
+        self.entries = xp.asarray(tables.entries.view(np.uint8))
+        self.interval_of = xp.asarray(tables.interval_of)
+        self.iv_begin = xp.asarray(tables.iv_begin)
+        self.iv_entries = xp.asarray(tables.iv_entries)
+        self.max_k, self.max_seg = tables.max_k, tables.max_seg
         self.blocks = max(1, runner.propagate_blocks)
 
     def __bool__(self):
         return bool(self.groups)
 
-    @staticmethod
-    def _segments(rule) -> int:
-        """Segments of the longest row (procedural.SEGMENT draws or bernoulli targets)."""
-        if rule.kind in ("all", "bernoulli"):
-            longest = rule.n_post
-        elif rule.counts is not None:
-            longest = int(np.max(rule.counts)) if len(rule.counts) else 0
-        else:
-            longest = rule.n
-        return max(1, -(-longest // SEGMENT))
-
-    def _keep_device(self, array, dtype=np.int32) -> int:
-        xp_array = self._xp.asarray(np.asarray(array, dtype=dtype))
-        self._keep.append(xp_array)
-        return int(xp_array.data.ptr)
-
-    def _entries(self, runner, group):
-        """(entry record, (lo, hi) gid span) of `group` per target family."""
-        rule = group.rule
-        base = rule_record(rule)[0]
-        counts = 0 if rule.counts is None else self._keep_device(rule.counts)
-        exclude = 0 if rule.exclude is None else self._keep_device(rule.exclude)
-        span = group.pre_range()
-        source_of = 0
-        if span is None:
-            lo, hi = int(group.pre_gids.min()), int(group.pre_gids.max()) + 1
-            table = np.full(hi - lo, -1, dtype=np.int32)
-            table[group.pre_gids - lo] = np.arange(group.pre_gids.size, dtype=np.int32)
-            source_of = self._keep_device(table)
-            span = (lo, hi)
-        bits_half = (max(1, int(rule.n_post - 1).bit_length()) + 1) // 2
-        family, local = runner.net.group_of(group.post_gids)
-        for gi in np.unique(family):
-            fam = runner.by_group[int(gi)]
-            mine = family == gi
-            post_local, post_base = 0, 0
-            if mine.all() and local.size and np.array_equal(
-                    local, np.arange(local[0], local[0] + local.size)):
-                post_base = int(local[0])
-            else:
-                post_local = self._keep_device(np.where(mine, local, -1))
-            row = np.zeros((), dtype=PROCEDURAL_ENTRY_DTYPE)
-            row["rule"] = base
-            fields = {"counts": counts, "exclude": exclude, "source_of": source_of,
-                      "post_local": post_local, "ring": fam.ring.data.ptr,
-                      "pre_first": span[0], "post_base": post_base, "n_slots": fam.n_slots,
-                      "n_ports": len(fam.group.model.receptors), "n_local": fam.n,
-                      "port": fam.group.model.port_index(group.receptor),
-                      "bits_half": bits_half}
-            for name, value in fields.items():
-                row[name] = value
-            yield row, span
+    def _upload(self, array) -> int:
+        device = self._xp.asarray(array)
+        self._keep.append(device)
+        return int(device.data.ptr)
 
     def launch(self, runner):
         """Deliver this step's spikes of every procedural projection (captured into the
