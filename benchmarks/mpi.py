@@ -159,7 +159,7 @@ def main():
     parser.add_argument("--ranks", type=int, nargs="*", default=[1, 2, 4])
     parser.add_argument("--networks", nargs="*", default=["pd14", "adex"],
                         choices=tuple(EXAMPLES))
-    parser.add_argument("--backend", default="gpu", choices=("gpu", "cpu"))
+    parser.add_argument("--backend", default="gpu", choices=("gpu", "cpu", "cpu-compiled"))
     parser.add_argument("--precision", default="float32", choices=("float32", "float64"))
     parser.add_argument("--scale", type=float, default=1.0, help="microcircuit scale")
     parser.add_argument("--adex-size", type=int, default=100000,
