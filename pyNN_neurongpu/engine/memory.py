@@ -170,8 +170,7 @@ def check_new_synapses(network, n_new: int, building_bytes: int = 0,
     backend = network.backend
     f = backend.float.itemsize
     table = table_bytes_per_synapse(f)
-    pending = 0 if network._tables is not None else sum(sg.size for sg in
-                                                        network.synapse_groups)
+    pending = 0 if network._tables is not None else network.static_synapses
     stored = GROUP_BYTES_INDEX + f - (8 if indices_allocated else 0)
     per_new = stored + table + FINALISE_TRANSIENT + building_bytes
     require(backend, n_new * per_new + pending * (table + FINALISE_TRANSIENT),

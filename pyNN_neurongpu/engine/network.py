@@ -57,6 +57,7 @@ class Network:
         self._gid_group = np.zeros(0, dtype=np.int32)
         self._gid_local = np.zeros(0, dtype=np.int64)
         self.synapse_groups: list[SynapseGroup] = []
+        self.static_synapses = 0  # the synapses in synapse_groups (kept, not summed)
         self.plastic_groups: list[PlasticGroup] = []
         self.procedural_groups: list[ProceduralGroup] = []  # regenerated per spike, not stored
         self.stdp_history_capacity = 16  # initial post-synaptic spikes kept per neuron
@@ -170,6 +171,7 @@ class Network:
         else:
             sg = SynapseGroup(pre, post, weight, delay, receptor, label)
             self.synapse_groups.append(sg)
+            self.static_synapses += n
         self._tables = None
         return sg
 
@@ -234,7 +236,7 @@ class Network:
             self._tables = None
             return
         more = self.connect(pre, post, weight, delay_steps, sg.receptor)
-        self.synapse_groups.remove(more)
+        self.synapse_groups.pop()  # more, just appended by connect
         sg.append(xp, more.pre, more.post, more.weight, more.delay)
         self._tables = None
 
@@ -255,6 +257,7 @@ class Network:
             self.plastic_groups.remove(sg)
         else:
             self.synapse_groups.remove(sg)
+            self.static_synapses -= sg.size
         self._tables = None
 
     def synapses_changed(self):

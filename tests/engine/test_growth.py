@@ -44,3 +44,18 @@ def test_many_populations_in_one_family_keep_their_values():
                                       np.arange(s.gid_start, s.gid_start + s.size))
     local = net.group_of(np.arange(net.n_neurons))[1]
     np.testing.assert_array_equal(local, np.arange(group.size))
+
+
+def test_the_count_of_static_synapses_follows_connect_extend_and_remove():
+    net = Network(Backend("cpu", "float64"), dt=0.1)
+    net.add_neurons("iaf_psc_exp", 20)
+
+    def summed():
+        return sum(sg.size for sg in net.synapse_groups)
+    a = net.connect(np.arange(10), np.arange(10, 20), 0.1, 2, "excitatory")
+    b = net.connect(np.arange(5), np.arange(5), 0.2, 3, "inhibitory")
+    net.extend_synapses(a, np.arange(7), np.arange(13, 20), 0.3, 1)
+    assert net.static_synapses == summed() == 22 and a.size == 17
+    assert net.synapse_groups == [a, b]
+    net.remove_synapses(b)
+    assert net.static_synapses == summed() == 17
