@@ -1,6 +1,25 @@
-"""Helpers of the GPU tests that run one network two ways and require the same results."""
+"""Helpers of the tests that run one network two ways and require the same results."""
+
+import os
+import subprocess
+import sys
 
 import numpy as np
+import pytest
+
+
+def run_without_numpy_simd(code: str, root, skip_reason: str) -> None:
+    """Run `code` in a fresh interpreter from `root` with NumPy's dispatched SIMD loops off
+    (its exp, log, pow... are then the C library's, as the compiled steps'); `code` exits
+    with 3 to skip the test (`skip_reason`), any other failure fails it."""
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    env = dict(os.environ, NPY_DISABLE_CPU_FEATURES=" ".join(
+        f for f in __cpu_dispatch__ if __cpu_features__.get(f)), PYTHONPATH=str(root))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, text=True,
+                          capture_output=True, timeout=600)
+    if proc.returncode == 3:
+        pytest.skip(skip_reason)
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def assert_same_runs(a, b, atol=0.0, min_spikes=1000):

@@ -11,16 +11,15 @@ are the C library's (the subprocess test forces that: NumPy's AVX-512 loops diff
 the C library in the last bit), else within ``RTOL``."""
 
 import math
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pyNN_neurongpu.engine import Backend, Network, cpu
+from tests.equal_runs import run_without_numpy_simd
 
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="no host C++ compiler")
 
@@ -191,19 +190,13 @@ def test_several_plastic_projections_and_history_growth(compiled_only, monkeypat
 def test_bit_for_bit_where_numpy_uses_the_c_library():
     """With NumPy's dispatched SIMD loops off, its exp and pow are the C library's: the
     compiled step's weights and states then equal the reference's to the last bit."""
-    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
-    env = dict(os.environ, NPY_DISABLE_CPU_FEATURES=" ".join(
-        f for f in __cpu_dispatch__ if __cpu_features__.get(f)), PYTHONPATH=str(ROOT))
     code = ("import sys; sys.path.insert(0, 'tests/engine'); import test_cpu_compiled_plastic "
             "as t\nif not t.EXACT: sys.exit(3)\n"
             "t._compare(['additive', 'gutig', 'gutig_per_synapse', 'vogels_sprekeler', "
             "'tsodyks_markram_facilitating', 'stochastic_tsodyks_markram_facilitating', "
             "'multi_quantal_facilitating'], exact=True)")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, text=True,
-                          capture_output=True, timeout=600)
-    if proc.returncode == 3:
-        pytest.skip("NumPy's exp or pow is not the C library's even without its SIMD loops")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_without_numpy_simd(code, ROOT, "NumPy's exp or pow is not the C library's even "
+                           "without its SIMD loops")
 
 
 POW_PROBE = """

@@ -9,10 +9,7 @@ lognormal, exponential) are the C library's, from which NumPy's SIMD loops may d
 the last bit: traces to rounding then, and to the bit in a process with those loops off."""
 
 import operator
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +18,7 @@ import pytest
 
 from pyNN_neurongpu.engine import Backend, Network, cpu
 from pyNN_neurongpu.engine import procedural as rules
+from tests.equal_runs import run_without_numpy_simd
 from tests.pynn.test_capacity import CONNECTORS, _native, many_projections
 
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="no host C++ compiler")
@@ -122,19 +120,12 @@ def test_values_through_log_exp_and_cos(compiled_runs):
 
 
 def test_bit_for_bit_where_numpy_uses_the_c_library():
-    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
-    env = dict(os.environ, NPY_DISABLE_CPU_FEATURES=" ".join(
-        f for f in __cpu_dispatch__ if __cpu_features__.get(f)), PYTHONPATH=str(ROOT))
     code = ("import sys, pynn_neurongpu_alias; pynn_neurongpu_alias.install()\n"
             "import tests.pynn.test_cpu_compiled_procedural as t\n"
             "if not t._numpy_is_libm(): sys.exit(3)\n"
             "t._compare('fixed_probability_no_self', True, t.DRAWN, exact=True)")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, text=True,
-                          capture_output=True, timeout=600)
-    if proc.returncode == 3:
-        pytest.skip("NumPy's log, exp or cos is not the C library's even without its SIMD "
-                    "loops")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_without_numpy_simd(code, ROOT, "NumPy's log, exp or cos is not the C library's "
+                           "even without its SIMD loops")
 
 
 @pytest.mark.parametrize("precision", ["float64", "float32"])
