@@ -35,7 +35,9 @@ class BuildPyWithAlias(build_py):
         self.copy_file(ALIAS_PTH, os.path.join(self.build_lib, ALIAS_PTH), preserve_mode=False)
         target = os.path.join(self.build_lib, "pyNN_neurongpu", "cuda")
         self.mkpath(target)
-        sources = glob.glob(os.path.join("cuda", "*.cu")) + glob.glob(os.path.join("cuda", "*.cuh"))
+        # the kernels and their headers; *.h: the compiled CPU step's host headers
+        sources = [path for ext in ("cu", "cuh", "h")
+                   for path in glob.glob(os.path.join("cuda", f"*.{ext}"))]
         for source in sources:
             self.copy_file(source, os.path.join(target, os.path.basename(source)),
                            preserve_mode=False)
